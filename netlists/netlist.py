@@ -1,0 +1,210 @@
+"""Netlist assembly: elements built only from validated names and numbers.
+
+A :class:`NetlistBuilder` collects element lines (through the technology for MOS
+devices) and records every MOS so the operating-region checker can read it back.
+:class:`Netlist` renders the final text, with simulator options and temperature,
+to a string or any text stream.
+"""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, TextIO
+
+from .errors import NetlistError
+from .params import SimParams
+from .values import check_identifier, spice_number
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .technologies.base import Technology
+
+__all__ = ["MosDevice", "Analysis", "Netlist", "NetlistBuilder", "ammeter_name"]
+
+def ammeter_name(device: str) -> str:
+    """Name of the 0 V source in series with ``device``'s drain (its current is I_D)."""
+    return f"vam_{device}".lower()
+
+
+def _node(name: str) -> str:
+    return "0" if name == "0" else check_identifier(name, "node name")
+
+
+@dataclass(frozen=True)
+class MosDevice:
+    """One transistor as generated: nodes, polarity (``"n"``/``"p"``), size in m.
+
+    ``role`` is ``"signal"`` for devices whose current enters the block's law (they must be
+    in weak inversion and saturated) or ``"feedback"`` for devices that only close a loop
+    (their region is reported but not required).
+    """
+
+    name: str
+    polarity: str
+    d: str
+    g: str
+    s: str
+    b: str
+    w_m: float
+    l_m: float
+    role: str = "signal"
+
+
+@dataclass(frozen=True)
+class Analysis:
+    """One analysis card.
+
+    ``kind`` is ``"op"``, ``"dc"`` (``source``, ``start``, ``stop``, ``step`` in V or A)
+    or ``"tran"`` (``step``, ``stop``, ``max_step`` in s).
+    """
+
+    kind: str
+    source: str = ""
+    start: float = 0.0
+    stop: float = 0.0
+    step: float = 0.0
+    max_step: float = 0.0
+
+    def card(self, max_step_scale: float = 1.0) -> str:
+        if self.kind == "op":
+            return ".op"
+        if self.kind == "dc":
+            src = check_identifier(self.source, "dc sweep source")
+            return f".dc {src} {spice_number(self.start)} {spice_number(self.stop)} {spice_number(self.step)}"
+        if self.kind == "tran":
+            max_step = (self.max_step or self.step) * max_step_scale
+            return f".tran {spice_number(self.step)} {spice_number(self.stop)} 0 {spice_number(max_step)}"
+        raise NetlistError(f"unknown analysis kind {self.kind!r}; allowed: op, dc, tran")
+
+
+@dataclass
+class Netlist:
+    """A complete circuit: technology preamble, elements, devices, analyses."""
+
+    title: str
+    technology: "Technology"
+    elements: list[str] = field(default_factory=list)
+    devices: list[MosDevice] = field(default_factory=list)
+    analyses: list[Analysis] = field(default_factory=list)
+    nodes: set[str] = field(default_factory=set)
+
+    def options_card(self, sim: SimParams, extra: dict[str, float | str] | None = None) -> str:
+        opts: dict[str, float | str] = {
+            "gmin": sim.gmin_s,
+            "abstol": sim.abstol_a,
+            "reltol": sim.reltol,
+            "vntol": sim.vntol_v,
+            "chgtol": sim.chgtol_c,
+            "method": "gear",
+        }
+        opts.update(extra or {})
+        parts = []
+        for key, value in opts.items():
+            check_identifier(key, "option name")
+            text = check_identifier(value, f"option {key}") if isinstance(value, str) else spice_number(value)
+            parts.append(f"{key}={text}")
+        return ".options " + " ".join(parts)
+
+    def write(
+        self,
+        stream: TextIO,
+        sim: SimParams | None = None,
+        *,
+        extra_options: dict[str, float | str] | None = None,
+        max_step_scale: float = 1.0,
+    ) -> None:
+        """Write the netlist text to ``stream``."""
+        sim = sim or SimParams()
+        check_identifier(self.title, "title")
+        stream.write(f"* {self.title} ({self.technology.label})\n")
+        for line in self.technology.preamble(sim.temp_c):
+            stream.write(line + "\n")
+        stream.write(self.options_card(sim, extra_options) + "\n")
+        stream.write(f".temp {spice_number(sim.temp_c)}\n")
+        for line in self.elements:
+            stream.write(line + "\n")
+        for analysis in self.analyses:
+            stream.write(analysis.card(max_step_scale) + "\n")
+        stream.write(".end\n")
+
+    def text(self, sim: SimParams | None = None, **kw) -> str:
+        buffer = io.StringIO()
+        self.write(buffer, sim, **kw)
+        return buffer.getvalue()
+
+
+class NetlistBuilder:
+    """Collects elements for a :class:`Netlist`; every value is validated here."""
+
+    def __init__(self, title: str, technology: "Technology") -> None:
+        self.netlist = Netlist(check_identifier(title, "title"), technology)
+        self._names: set[str] = set()
+
+    def _claim(self, name: str) -> str:
+        check_identifier(name, "element name")
+        key = name.lower()
+        if key in self._names:
+            raise NetlistError(f"duplicate element name {name!r}")
+        self._names.add(key)
+        return name
+
+    def _nodes(self, *names: str) -> list[str]:
+        out = [_node(n) for n in names]
+        self.netlist.nodes.update(n for n in out if n != "0")
+        return out
+
+    def mos(
+        self, name: str, polarity: str, d: str, g: str, s: str, b: str, *, w_m: float, l_m: float, role: str = "signal"
+    ) -> MosDevice:
+        """Add a transistor with a 0 V ammeter in series with its drain."""
+        check_identifier(name, "device name")
+        if polarity not in ("n", "p"):
+            raise NetlistError(f"polarity must be 'n' or 'p', got {polarity!r}")
+        if role not in ("signal", "feedback"):
+            raise NetlistError(f"role must be 'signal' or 'feedback', got {role!r}")
+        d, g, s, b = self._nodes(d, g, s, b)
+        self._claim(name)
+        inner = f"dm_{name}".lower()
+        self._nodes(inner)
+        meter = self._claim(ammeter_name(name))
+        self.netlist.elements.append(f"{meter} {d} {inner} 0")
+        self.netlist.elements.extend(
+            self.netlist.technology.instance(name, polarity, inner, g, s, b, w_m=w_m, l_m=l_m)
+        )
+        device = MosDevice(name, polarity, d, g, s, b, float(w_m), float(l_m), role)
+        self.netlist.devices.append(device)
+        return device
+
+    def _add(self, name: str, nodes: tuple[str, ...], value: str) -> None:
+        """Validate nodes, then claim the name, then append (nothing is added on error)."""
+        check_identifier(name, "element name")
+        checked = self._nodes(*nodes)
+        self._claim(name)
+        self.netlist.elements.append(" ".join([name, *checked, value]))
+
+    def vsource(self, name: str, p: str, n: str, dc_v: float) -> None:
+        self._add(name, (p, n), f"dc {spice_number(dc_v)}")
+
+    def isource(self, name: str, p: str, n: str, dc_a: float) -> None:
+        """Current ``dc_a`` flows from ``p`` through the source into ``n``."""
+        self._add(name, (p, n), f"dc {spice_number(dc_a)}")
+
+    def pwl_isource(self, name: str, p: str, n: str, times_s, values_a) -> None:
+        """Piecewise-linear current source (times in s, values in A)."""
+        if len(times_s) != len(values_a) or len(times_s) < 1:
+            raise NetlistError("pwl source needs equal, non-empty time and value lists")
+        pairs = " ".join(f"{spice_number(t)} {spice_number(v)}" for t, v in zip(times_s, values_a))
+        self._add(name, (p, n), f"pwl({pairs})")
+
+    def capacitor(self, name: str, p: str, n: str, c_f: float, ic_v: float | None = None) -> None:
+        ic = "" if ic_v is None else f" ic={spice_number(ic_v)}"
+        self._add(name, (p, n), f"{spice_number(c_f)}{ic}")
+
+    def resistor(self, name: str, p: str, n: str, r_ohm: float) -> None:
+        self._add(name, (p, n), spice_number(r_ohm))
+
+    def analysis(self, analysis: Analysis) -> None:
+        self.netlist.analyses.append(analysis)
+
+    def build(self) -> Netlist:
+        return self.netlist

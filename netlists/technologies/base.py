@@ -1,0 +1,94 @@
+"""The technology interface: how a generic MOS becomes netlist text."""
+
+from __future__ import annotations
+
+import math
+from abc import ABC, abstractmethod
+from pathlib import Path
+
+from ..values import check_identifier, spice_number
+
+__all__ = ["Technology", "thermal_voltage_v", "BOLTZMANN_J_PER_K", "ELEMENTARY_CHARGE_C"]
+
+BOLTZMANN_J_PER_K = 1.380649e-23
+ELEMENTARY_CHARGE_C = 1.602176634e-19
+
+
+def thermal_voltage_v(temp_c: float) -> float:
+    """U_T = k·T/q in V at ``temp_c`` °C (25.85 mV at 27 °C)."""
+    return BOLTZMANN_J_PER_K * (temp_c + 273.15) / ELEMENTARY_CHARGE_C
+
+
+class Technology(ABC):
+    """A transistor technology behind one interface.
+
+    Generators call :meth:`instance` for every transistor and never name a model
+    card; the runner sends :meth:`init_commands` before loading and the netlist
+    starts with :meth:`preamble`.
+    """
+
+    #: registry name (``ekv``, ``bsim``, ``sky130``)
+    name: str = ""
+    #: nominal supply, V
+    vdd_v: float = 1.8
+
+    @property
+    def state_key(self) -> str:
+        """Family of global ngspice settings this technology leaves behind (workers are not shared across families)."""
+        return "plain"
+
+    @property
+    def label(self) -> str:
+        """Human-readable ``name`` plus corner (identifier characters only)."""
+        return self.name
+
+    @abstractmethod
+    def preamble(self, temp_c: float) -> list[str]:
+        """Model cards / includes / subcircuits for a run at ``temp_c`` °C."""
+
+    @abstractmethod
+    def instance_line(self, name: str, polarity: str, d: str, g: str, s: str, b: str, w_m: float, l_m: float) -> str:
+        """One netlist line for a transistor (all arguments already validated)."""
+
+    def instance(self, name: str, polarity: str, d: str, g: str, s: str, b: str, *, w_m: float, l_m: float) -> list[str]:
+        for node in (d, g, s, b):
+            if node != "0":
+                check_identifier(node, "node name")
+        check_identifier(name, "device name")
+        spice_number(w_m), spice_number(l_m)  # finite check
+        return [self.instance_line(name, polarity, d, g, s, b, float(w_m), float(l_m))]
+
+    def init_commands(self) -> list[str]:
+        """ngspice interactive commands to send before loading a netlist."""
+        return []
+
+    def model_files(self) -> list[Path]:
+        """Files the preamble includes (hashed into cache keys)."""
+        return []
+
+    @abstractmethod
+    def specific_current_a(self, polarity: str, w_m: float, l_m: float, temp_c: float) -> float:
+        """Specific current I_spec = 2·n·μ·C_ox·U_T²·W/L in A (the weak/strong boundary, IC = 1)."""
+
+    def slope_factor(self, polarity: str) -> float:
+        """Nominal subthreshold slope factor n = 1/κ."""
+        return 1.4
+
+    def available(self) -> tuple[bool, str]:
+        """(usable, reason) — e.g. the PDK files were found."""
+        return True, "built in"
+
+    def describe(self) -> dict:
+        ok, why = self.available()
+        return {"name": self.name, "label": self.label, "available": ok, "detail": why}
+
+
+def specific_current_from(n: float, mobility_m2_per_vs: float, cox_f_per_m2: float, w_m: float, l_m: float, temp_c: float) -> float:
+    """I_spec = 2·n·μ·C_ox·U_T²·W/L (A)."""
+    ut = thermal_voltage_v(temp_c)
+    return 2.0 * n * mobility_m2_per_vs * cox_f_per_m2 * ut * ut * w_m / l_m
+
+
+def mobility_at(mu_nom: float, temp_c: float, exponent: float = -1.5, tnom_c: float = 27.0) -> float:
+    """Phonon-limited mobility scaling μ(T) = μ(T_nom)·(T/T_nom)^exponent."""
+    return mu_nom * math.pow((temp_c + 273.15) / (tnom_c + 273.15), exponent)
