@@ -7,6 +7,8 @@ with status 2 and one line naming the option; a failed simulation exits with sta
 from __future__ import annotations
 
 import argparse
+import importlib
+import importlib.util
 import json
 import os
 import sys
@@ -29,7 +31,13 @@ from netlists import (
 )
 from netlists.technologies import CORNERS
 
-__all__ = ["main", "build_parser"]
+__all__ = ["main", "build_parser", "UsageError"]
+
+#: modules with a ``register(subparsers)`` that adds commands with ``set_defaults(handler=...)``;
+#: a handler takes the parsed args and returns the JSON-able result dict
+_COMMAND_MODULES: tuple[str, ...] = tuple(
+    name for name in ("logdomain.cmd_calibrate", "logdomain.cmd_train") if importlib.util.find_spec(name) is not None
+)
 
 
 class UsageError(Exception):
@@ -74,6 +82,11 @@ def build_parser() -> argparse.ArgumentParser:
     _tech_options(simulate)
     simulate.add_argument("--json", action="store_true")
     simulate.add_argument("--plot", metavar="FILE.png", help="save a plot (PNG)")
+
+    # commands living in their own modules register themselves (parser + handler)
+    for module_name in _COMMAND_MODULES:
+        module = importlib.import_module(module_name)
+        module.register(sub)
     return parser
 
 
@@ -217,7 +230,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             tech = get_technology(args.tech, corner=args.corner)
             sys.stdout.write(generator(tech, params).text(_sim_params(args)))
             return 0
-        handler = {"doctor": _cmd_doctor, "simulate": _cmd_simulate}[args.command]
+        handler = getattr(args, "handler", None) or {"doctor": _cmd_doctor, "simulate": _cmd_simulate}[args.command]
         data = handler(args)
     except UsageError as exc:
         print(f"logdomain: error: {exc}", file=sys.stderr)

@@ -6,7 +6,7 @@ Data flows netlists → calibration → logdomain; this package imports neither 
 from . import blocks
 from .errors import NetlistError, ParameterError, SimulationError, SimulationTimeout
 from .netlist import Analysis, MosDevice, Netlist, NetlistBuilder
-from .params import DiodeParams, MirrorParams, MosBenchParams, MultiplierParams, Params, SimParams
+from .params import DiodeParams, MirrorParams, MosArrayParams, MosBenchParams, MultiplierParams, Params, SimParams
 from .regions import RegionReport, check_regions
 from .runner import SimResult, Simulator, get_simulator
 from .technologies import TECHNOLOGY_NAMES, Technology, get_technology, thermal_voltage_v
@@ -27,6 +27,7 @@ __all__ = [
     "DiodeParams",
     "MirrorParams",
     "MosBenchParams",
+    "MosArrayParams",
     "MultiplierParams",
     "Params",
     "SimParams",

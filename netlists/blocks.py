@@ -7,10 +7,10 @@ validated parameter object. Each generator documents the law it is checked again
 from __future__ import annotations
 
 from .netlist import Analysis, Netlist, NetlistBuilder
-from .params import DiodeParams, MirrorParams, MosBenchParams, MultiplierParams
+from .params import DiodeParams, MirrorParams, MosArrayParams, MosBenchParams, MultiplierParams
 from .technologies.base import Technology
 
-__all__ = ["mos_iv", "nmos_iv", "pmos_iv", "diode", "mirror", "multiplier", "BLOCKS"]
+__all__ = ["mos_iv", "nmos_iv", "pmos_iv", "mos_array", "diode", "mirror", "multiplier", "BLOCKS"]
 
 
 def mos_iv(tech: Technology, polarity: str, params: MosBenchParams | None = None) -> Netlist:
@@ -37,6 +37,23 @@ def nmos_iv(tech: Technology, params: MosBenchParams | None = None) -> Netlist:
 def pmos_iv(tech: Technology, params: MosBenchParams | None = None) -> Netlist:
     """pMOS I_D–V_GS bench (see :func:`mos_iv`)."""
     return mos_iv(tech, "p", params)
+
+
+def mos_array(tech: Technology, polarity: str, params: MosArrayParams | None = None) -> Netlist:
+    """``count`` devices ``m0 … m{count-1}`` sharing gate and drain sources (``.op``).
+
+    On a mismatch technology (sky130 ``mismatch=True``) each instance draws its own V_T, so
+    one run gives ``count`` Monte Carlo samples of I_D at the same bias.
+    """
+    p = params or MosArrayParams()
+    sign = 1.0 if polarity == "n" else -1.0
+    nb = NetlistBuilder(f"{polarity}mos_array", tech)
+    nb.vsource("vd", "d", "0", sign * p.vds_v)
+    nb.vsource("vg", "g", "0", sign * p.vgs_v)
+    for k in range(p.count):
+        nb.mos(f"m{k}", polarity, "d", "g", "0", "0", w_m=p.w_m, l_m=p.l_m)
+    nb.analysis(Analysis("op"))
+    return nb.build()
 
 
 def _rails(nb: NetlistBuilder, polarity: str, vdd_v: float) -> tuple[str, str]:

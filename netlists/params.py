@@ -21,6 +21,7 @@ __all__ = [
     "Params",
     "SimParams",
     "MosBenchParams",
+    "MosArrayParams",
     "MirrorParams",
     "DiodeParams",
     "MultiplierParams",
@@ -181,6 +182,30 @@ class MosBenchParams(Params):
             )
         if (self.vgs_stop_v - self.vgs_start_v) / self.vgs_step_v > 10000:
             raise ParameterError("MosBenchParams.vgs_step_v gives more than 10000 points; use a larger step")
+
+
+@dataclass(frozen=True, kw_only=True)
+class MosArrayParams(Params):
+    """``count`` identical transistors biased alike (``.op``) — Monte Carlo mismatch in one run.
+
+    Attributes
+    ----------
+    count : number of devices (each gets its own random V_T draw on a mismatch technology).
+    w_m, l_m : size, m.  vgs_v, vds_v : bias magnitudes, V (source and bulk at 0 V).
+    """
+
+    count: int = 50
+    w_m: float = 10e-6
+    l_m: float = 2e-6
+    vgs_v: float = 0.3
+    vds_v: float = 0.5
+    _bounds: ClassVar[dict[str, Bound]] = {
+        "count": Bound(1, 2000, "", integer=True),
+        "w_m": _W,
+        "l_m": _L,
+        "vgs_v": Bound(-1.0, 3.3, "V"),
+        "vds_v": Bound(0.0, 3.3, "V"),
+    }
 
 
 @dataclass(frozen=True, kw_only=True)
