@@ -55,7 +55,8 @@ class Analysis:
     """One analysis card.
 
     ``kind`` is ``"op"``, ``"dc"`` (``source``, ``start``, ``stop``, ``step`` in V or A)
-    or ``"tran"`` (``step``, ``stop``, ``max_step`` in s).
+    or ``"tran"`` (``step``, ``stop``, ``max_step`` in s; ``uic`` starts from the capacitors'
+    ``ic=`` values instead of a DC operating point).
     """
 
     kind: str
@@ -64,6 +65,7 @@ class Analysis:
     stop: float = 0.0
     step: float = 0.0
     max_step: float = 0.0
+    uic: bool = False
 
     def card(self, max_step_scale: float = 1.0) -> str:
         if self.kind == "op":
@@ -73,7 +75,8 @@ class Analysis:
             return f".dc {src} {spice_number(self.start)} {spice_number(self.stop)} {spice_number(self.step)}"
         if self.kind == "tran":
             max_step = (self.max_step or self.step) * max_step_scale
-            return f".tran {spice_number(self.step)} {spice_number(self.stop)} 0 {spice_number(max_step)}"
+            uic = " uic" if self.uic else ""
+            return f".tran {spice_number(self.step)} {spice_number(self.stop)} 0 {spice_number(max_step)}{uic}"
         raise NetlistError(f"unknown analysis kind {self.kind!r}; allowed: op, dc, tran")
 
 
@@ -202,6 +205,13 @@ class NetlistBuilder:
 
     def resistor(self, name: str, p: str, n: str, r_ohm: float) -> None:
         self._add(name, (p, n), spice_number(r_ohm))
+
+    def nodeset(self, volts: dict[str, float]) -> None:
+        """Initial guesses for the DC operating point (V), e.g. from an open-loop solve."""
+        if not volts:
+            return
+        parts = [f"v({_node(node)})={spice_number(v)}" for node, v in sorted(volts.items())]
+        self.netlist.elements.append(".nodeset " + " ".join(parts))
 
     def analysis(self, analysis: Analysis) -> None:
         self.netlist.analyses.append(analysis)

@@ -39,6 +39,7 @@ LADDER: tuple[tuple[str, dict[str, float], float], ...] = (
     ("smaller steps", {"itl1": 1000, "itl4": 200}, 0.1),
 )
 START_TIMEOUT_S = 60.0
+_TRANSIENT_OP = re.compile(r"transient op started", re.IGNORECASE)
 _FORBIDDEN_RE = re.compile(r"(^|\s)(\.control|\.endc|\.exec|shell)(\s|$)")
 
 
@@ -254,6 +255,10 @@ class Simulator:
                 raise SimulationTimeout(f"ngspice run exceeded its timeout of {sim.timeout_s:g} s", log="\n".join(logs), netlist=text, attempts=attempts)
             with self._lock:
                 reply = self._request({"op": "run", "text": text, "init": init}, remaining, netlist.technology.state_key)
+            if reply.get("status") == "ok" and _TRANSIENT_OP.search(reply.get("log", "")):
+                # ngspice fell back to a "transient op" after the DC solve failed; that state
+                # can be a false solution of a multi-stable circuit: climb the ladder instead
+                reply = {"status": "sim_error", "message": "DC operating point only reached by ngspice's transient-op fallback", "log": reply.get("log", "")}
             if reply.get("status") == "ok":
                 return self._result(reply, text, attempts, started)
             if reply.get("status") in ("netlist_error", "internal_error"):

@@ -1,0 +1,268 @@
+"""Log-domain weight cell: a subthreshold translinear integrator, ``τ dI_w/dt = I_e·I_x/I_u − λ·I_w``.
+
+The cell stores a weight as the gate voltage V_C of an output device on a capacitor C;
+the weight is that device's drain current ``I_w = I_0·e^{κV_C/U_T}`` (log-domain state).
+A translinear loop closed through the output device's own gate delivers the charging
+current ``I_c = I_A·I_e·I_x/(I_u·I_w)`` into C and an ideal sink removes ``I_λ``.
+
+Derivation (units: I in A, V in V, C in F, t in s, U_T = kT/q in V, κ = 1/n dimensionless)::
+
+    C·dV_C/dt = I_c − I_λ                                        (KCL at the capacitor)
+    dI_w/dt   = (κ·I_w/U_T)·dV_C/dt                              (I_w = I_0' e^{κV_C/U_T})
+              = (κ/(C·U_T))·(I_A·I_e·I_x/I_u − I_λ·I_w)          (I_w cancels the 1/I_w of I_c)
+    ⇒  τ·dI_w/dt = I_e·I_x/I_u − λ·I_w,   τ = C·U_T/(κ·I_A) [s],  λ = I_λ/I_A [1]
+
+The steady state is ``I_w = I_e·I_x/(λ·I_u)`` and a step of the product relaxes with the
+time constant ``τ/λ = C·U_T/(κ·I_λ)``. This is the log-domain (companding) integrator of
+Seevinck (1990) and Frey (1993) in MOS subthreshold form; the differential-pair integrator
+(DPI) of Bartolozzi & Indiveri (2007), ``τ dI_out/dt + I_out = (I_gain/I_τ)·I_in``, is the
+same cell with the product ``I_e·I_x/I_u`` replaced by one input (and I_gain/I_τ by 1/λ).
+
+Circuit (nMOS bulk at 0; I = I_0 e^{(κV_G − V_S)/U_T}; every "forced" current is held by a
+feedback device that moves the shared source, as in :func:`netlists.blocks.multiplier`)::
+
+    mw : gate vc, source ref, drain out (held at v_out_v)   — output, I_w
+    m1 : gate vc, source s1, drain c1 ← I_A                 — pair 1, shares vc with mw
+    mf1: gate c1, drain s1, source 0                        — feedback: sinks s1 until m1 carries I_A
+    m3 : diode on I_u (gate = drain gu), source s1          — pair 1, shares s1 with m1
+    m4 : gate gu, source s2, drain c4 ← I_e                 — pair 2, shares gu with m3
+    mf2: gate c4, drain s2, source 0                        — feedback: m4 carries I_e
+    mx : diode on I_x (gate = drain gx), source ref         — shares ref with mw
+    m5 : gate gx, source s2, drain pb                       — output of the loop, I_c
+    mpa/mpb, mpc/mpd: pMOS cascode mirror (bulk vdd) that copies I_c from pb into vc
+    cw : C from vc to 0;  ilam: I_λ from vc to 0
+
+Going round the loop (shared gates: mw–m1, m3–m4, m5–mx; shared sources: m1–m3, m4–m5,
+mx–mw) gives ``I_w·I_u·I_c = I_A·I_e·I_x``, independent of I_0, κ and temperature. The
+output and the diode mx sit on ``v_ref_v`` so that s1 = V_ref + U_T ln(I_w/I_A) stays above
+ground; mw and m1 have one size, the other four loop devices another (the loop needs
+S_w·S_3·S_5 = S_1·S_4·S_x), so mw and m1 can be small to keep their gate capacitance, which
+adds to C, below 1 %. The cascode keeps the mirror's output V_DS equal to its input's
+(sky130's DIBL would otherwise give a gain error of several %).
+
+References: E. Seevinck, Electron. Lett. 26, 2046 (1990); D. R. Frey, IEE Proc. G 140, 406
+(1993); C. Bartolozzi, G. Indiveri, Neural Comput. 19, 2581 (2007).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import ClassVar
+
+import numpy as np
+
+from .errors import ParameterError
+from .netlist import Analysis, Netlist, NetlistBuilder
+from .params import Bound, Params
+from .technologies.base import Technology, thermal_voltage_v
+from .values import check_identifier, spice_number
+
+__all__ = ["WeightCellParams", "weight_cell", "add_weight_cell", "product_waveform", "pwl_values"]
+
+_W = Bound(1e-7, 1e-3, "m")
+_L = Bound(1.5e-7, 1e-3, "m")
+_I = Bound(1e-15, 1e-6, "A")
+_T = Bound(0.0, 100.0, "s")
+
+
+@dataclass(frozen=True, kw_only=True)
+class WeightCellParams(Params):
+    """Weight cell (log-domain integrator) with a step of its input product.
+
+    Attributes
+    ----------
+    c_f : integrating capacitor C, F.
+    i_a_a : loop bias I_A, A (sets τ = C·U_T/(κ·I_A)).
+    i_lambda_a : leak I_λ, A (λ = I_λ/I_A).
+    i_u_a : unit current I_u, A (the product is I_e·I_x/I_u).
+    i_e_a : error input I_e, A.
+    i_x_a : input I_x before the step and after ``t_back_s``, A.
+    i_x_step_a : input I_x between ``t_step_s`` and ``t_back_s``, A.
+    w_m, l_m : size of the loop devices m3, m4, m5, mx, m.
+    w_p_m, l_p_m : size of the four pMOS of the cascode mirror, m (small: their gate
+        capacitance delays the charging current after a step of the input).
+    w_out_m, l_out_m : size of the output device mw and its loop partner m1, m.
+    w_fb_m, l_fb_m : size of the feedback devices mf1, mf2, m (narrow and long so their
+        gates sit high enough to keep m1 and m4 saturated; their region is not required).
+    v_ref_v : source voltage of mw and mx, V.
+    v_out_v : drain voltage of mw (where I_w is measured), V; near the loop devices' drain
+        voltages so that DIBL affects mw as it does its partners.
+    vdd_v : supply, V.
+    t_step_s, t_back_s, t_stop_s : I_x steps up at t_step, back at t_back; run ends at t_stop, s.
+    t_rise_s : rise and fall time of the steps, s.
+    points : number of output time points (``.tran`` step = t_stop/points; also the max step).
+    """
+
+    c_f: float = 50e-12
+    i_a_a: float = 100e-12
+    i_lambda_a: float = 100e-12
+    i_u_a: float = 100e-12
+    i_e_a: float = 100e-12
+    i_x_a: float = 100e-12
+    i_x_step_a: float = 300e-12
+    w_m: float = 10e-6
+    l_m: float = 2e-6
+    w_p_m: float = 2e-6
+    l_p_m: float = 2e-6
+    w_out_m: float = 10e-6
+    l_out_m: float = 2e-6
+    w_fb_m: float = 0.5e-6
+    l_fb_m: float = 8e-6
+    v_ref_v: float = 0.15
+    v_out_v: float = 0.35
+    vdd_v: float = 1.8
+    t_step_s: float = 5e-3
+    t_back_s: float = 80e-3
+    t_stop_s: float = 160e-3
+    t_rise_s: float = 10e-6
+    points: int = 1600
+    _bounds: ClassVar[dict[str, Bound]] = {
+        "c_f": Bound(1e-15, 1e-6, "F"),
+        "i_a_a": _I,
+        "i_lambda_a": _I,
+        "i_u_a": _I,
+        "i_e_a": _I,
+        "i_x_a": _I,
+        "i_x_step_a": _I,
+        "w_m": _W,
+        "l_m": _L,
+        "w_p_m": _W,
+        "l_p_m": _L,
+        "w_out_m": _W,
+        "l_out_m": _L,
+        "w_fb_m": _W,
+        "l_fb_m": _L,
+        "v_ref_v": Bound(0.0, 1.0, "V"),
+        "v_out_v": Bound(0.0, 3.3, "V"),
+        "vdd_v": Bound(0.5, 3.3, "V"),
+        "t_step_s": _T,
+        "t_back_s": _T,
+        "t_stop_s": Bound(1e-9, 100.0, "s"),
+        "t_rise_s": Bound(1e-12, 1.0, "s"),
+        "points": Bound(10, 100000, "", integer=True),
+    }
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        name = type(self).__name__
+        if not self.t_step_s + self.t_rise_s < self.t_back_s:
+            raise ParameterError(
+                f"{name}.t_back_s must be > t_step_s + t_rise_s ({self.t_step_s + self.t_rise_s:g} s), got {self.t_back_s!r}"
+            )
+        if not self.t_back_s + self.t_rise_s < self.t_stop_s:
+            raise ParameterError(
+                f"{name}.t_stop_s must be > t_back_s + t_rise_s ({self.t_back_s + self.t_rise_s:g} s), got {self.t_stop_s!r}"
+            )
+        if self.v_out_v <= self.v_ref_v:
+            raise ParameterError(f"{name}.v_out_v must be > v_ref_v ({self.v_ref_v:g} V), got {self.v_out_v!r}")
+        if self.vdd_v <= self.v_out_v:
+            raise ParameterError(f"{name}.vdd_v must be > v_out_v ({self.v_out_v:g} V), got {self.vdd_v!r}")
+
+    # -- the ideal law's constants ------------------------------------------------------------------
+    @property
+    def lam(self) -> float:
+        """λ = I_λ/I_A (dimensionless)."""
+        return self.i_lambda_a / self.i_a_a
+
+    def tau_s(self, kappa: float, temp_c: float = 27.0) -> float:
+        """τ = C·U_T/(κ·I_A) in s."""
+        return self.c_f * thermal_voltage_v(temp_c) / (kappa * self.i_a_a)
+
+    def steady_state_a(self, i_x_a: float | None = None) -> float:
+        """I_w at rest, I_e·I_x/(λ·I_u) in A (``i_x_a`` defaults to the value before the step)."""
+        i_x = self.i_x_a if i_x_a is None else i_x_a
+        return self.i_e_a * i_x / (self.lam * self.i_u_a)
+
+
+def pwl_values(p: WeightCellParams) -> tuple[list[float], list[float]]:
+    """Breakpoints (s, A) of the input I_x: up at ``t_step_s``, back at ``t_back_s``."""
+    lo, hi = p.i_x_a, p.i_x_step_a
+    times = [0.0, p.t_step_s, p.t_step_s + p.t_rise_s, p.t_back_s, p.t_back_s + p.t_rise_s]
+    return times, [lo, lo, hi, hi, lo]
+
+
+def product_waveform(p: WeightCellParams, time_s: np.ndarray) -> np.ndarray:
+    """The input product ``I_e·I_x(t)/I_u`` (A) at ``time_s``."""
+    times, values = pwl_values(p)
+    return p.i_e_a * np.interp(time_s, times, values) / p.i_u_a
+
+
+def add_weight_cell(nb: NetlistBuilder, p: WeightCellParams, prefix: str, *, vc: str, terms: list[tuple[str, str]]) -> None:
+    """Add one cell (devices, C, I_A, I_u and I_λ sources) to ``nb``; names start with ``prefix``.
+
+    Expects rails ``vdd`` and ``ref``, ``out``. Each term ``(ie, ix)`` adds a pair m4/m5 (with
+    its feedback device) whose output ``I_A·I_e·I_x/(I_u·I_w)`` joins the charging current: the
+    caller feeds I_e into node ``ie`` (drain of m4) and provides ``ix``, the gate of a diode on
+    I_x with source at ``ref`` (sized like the loop devices). ``vc`` is the state node.
+    """
+    n = {"w_m": p.w_m, "l_m": p.l_m}
+    a = {"w_m": p.w_out_m, "l_m": p.l_out_m}
+    pm = {"w_m": p.w_p_m, "l_m": p.l_p_m}
+    fb = {"w_m": p.w_fb_m, "l_m": p.l_fb_m, "role": "feedback"}
+    c1, s1, gu, pa, pb, pc = (f"{prefix}{x}" for x in ("c1", "s1", "gu", "pa", "pb", "pc"))
+    nb.isource(f"i{prefix}a", "vdd", c1, p.i_a_a)
+    nb.isource(f"i{prefix}u", "vdd", gu, p.i_u_a)
+    nb.isource(f"i{prefix}lam", vc, "0", p.i_lambda_a)
+    nb.capacitor(f"c{prefix}w", vc, "0", p.c_f)
+    nb.mos(f"{prefix}mw", "n", "out", vc, "ref", "0", **a)
+    nb.mos(f"{prefix}m1", "n", c1, vc, s1, "0", **a)
+    nb.mos(f"{prefix}mf1", "n", s1, c1, "0", "0", **fb)
+    nb.mos(f"{prefix}m3", "n", gu, gu, s1, "0", **n)
+    for k, (ie, ix) in enumerate(terms):
+        tag = "" if len(terms) == 1 else str(k)
+        s2 = f"{prefix}s2{tag}"
+        nb.mos(f"{prefix}m4{tag}", "n", ie, gu, s2, "0", **n)
+        nb.mos(f"{prefix}mf2{tag}", "n", s2, ie, "0", "0", **fb)
+        nb.mos(f"{prefix}m5{tag}", "n", pb, ix, s2, "0", **n)
+    nb.mos(f"{prefix}mpa", "p", pa, pa, "vdd", "vdd", **pm)
+    nb.mos(f"{prefix}mpb", "p", pb, pb, pa, "vdd", **pm)
+    nb.mos(f"{prefix}mpc", "p", pc, pa, "vdd", "vdd", **pm)
+    nb.mos(f"{prefix}mpd", "p", vc, pb, pc, "vdd", **pm)
+
+
+def _nodeset(nb: NetlistBuilder, volts: dict[str, float]) -> None:
+    """Initial guesses for the DC operating point (``.nodeset``), V."""
+    pairs = " ".join(f"v({check_identifier(node, 'node name')})={spice_number(v)}" for node, v in volts.items())
+    nb.netlist.elements.append(f".nodeset {pairs}")
+
+
+def weight_cell(
+    tech: Technology,
+    params: WeightCellParams | None = None,
+    *,
+    nodeset_v: dict[str, float] | None = None,
+    hold_v_c_v: float | None = None,
+) -> Netlist:
+    """One weight cell with a step of I_x (``.tran``); see the module docstring for the law.
+
+    ``nodeset_v`` (node → V) are ``.nodeset`` guesses: the loop has a high DC gain and
+    ngspice's operating point may not converge without them. With ``hold_v_c_v`` the state
+    node is held by a source ``vhold`` (open loop) and the analysis is ``.op`` — used to find
+    those guesses (see :func:`netlists.learner.rest_operating_point`).
+
+    Nodes: ``vc`` (state, V), ``out`` (mw's drain); I_w is ``drain_current("mw")``, the
+    charging current ``drain_current("mpd", "p")``.
+    """
+    p = params or WeightCellParams()
+    nb = NetlistBuilder("weight_cell", tech)
+    nb.vsource("vdd", "vdd", "0", p.vdd_v)
+    nb.vsource("vref", "ref", "0", p.v_ref_v)
+    nb.vsource("vout", "out", "0", p.v_out_v)
+    nb.isource("ie", "vdd", "c4", p.i_e_a)
+    times, values = pwl_values(p)
+    nb.pwl_isource("ix", "vdd", "gx", times, values)
+    add_weight_cell(nb, p, "", vc="vc", terms=[("c4", "gx")])
+    nb.mos("mx", "n", "gx", "gx", "ref", "0", w_m=p.w_m, l_m=p.l_m)
+    # The loop's shared sources at rest do not depend on the technology; telling ngspice
+    # where they are makes the DC operating point converge to the physical solution.
+    ut = thermal_voltage_v(27.0)
+    v_s1 = p.v_ref_v + ut * np.log(p.steady_state_a() / p.i_a_a)
+    guesses = {"s1": v_s1, "s2": v_s1 + ut * np.log(p.i_u_a / p.i_e_a)}
+    _nodeset(nb, {**guesses, **(nodeset_v or {})})
+    if hold_v_c_v is not None:
+        nb.vsource("vhold", "vc", "0", hold_v_c_v)
+        nb.analysis(Analysis("op"))
+        return nb.build()
+    step = p.t_stop_s / p.points
+    nb.analysis(Analysis("tran", step=step, stop=p.t_stop_s, max_step=step))
+    return nb.build()
