@@ -9,12 +9,15 @@ JOBS ?= 1
 setup:
 	@bash scripts/setup.sh
 
+# The main job: analog (shipped sky130 calibration) vs ideal SGDr -> report/ (no SPICE run needed),
+# plus a doctor check and two sky130 plots of the primitives.
 demo: setup
-	@mkdir -p demo
 	@$(BIN)/logdomain doctor
-	@$(BIN)/logdomain simulate nmos --tech sky130 --plot demo/sky130_nmos_iv.png > demo/sky130_nmos_iv.txt
-	@$(BIN)/logdomain simulate multiplier --tech sky130 --plot demo/sky130_multiplier.png > demo/sky130_multiplier.txt
-	@echo "demo: wrote demo/sky130_nmos_iv.png and demo/sky130_multiplier.png"
+	@$(BIN)/logdomain compare --out report
+	@mkdir -p report/primitives
+	@$(BIN)/logdomain simulate nmos --tech sky130 --plot report/primitives/sky130_nmos_iv.png > /dev/null
+	@$(BIN)/logdomain simulate multiplier --tech sky130 --plot report/primitives/sky130_multiplier.png > /dev/null
+	@echo "demo: report in report/report.md (summary.json, PNGs)"
 
 # The whole suite except tests marked slow (a real subset of the SPICE tests still runs).
 test: setup
@@ -27,4 +30,4 @@ bench: setup
 	@for b in benchmarks/bench_*.py; do $(BIN)/python $$b --quick; done
 
 clean:
-	rm -rf demo .pytest_cache
+	rm -rf report .pytest_cache

@@ -2,7 +2,8 @@
 
 Model (A): ``I_out = gain · P · (P / i_unit)^nonlinearity + offset`` with ``P = I_y·I_z/I_x``:
 ``gain`` is the ratio at the unit current, ``nonlinearity`` the log–log slope error
-(DIBL, moderate inversion) and ``offset`` a leakage-like additive current. Fitted with
+(DIBL, moderate inversion) and ``offset`` a leakage-like additive current (held at 0 unless
+asked for: see :func:`fit_multiplier`). Fitted with
 ``scipy.optimize.least_squares`` on relative error over SPICE sweeps; the fit is checked on
 points not used in it (a log-uniform random set of all three inputs).
 """
@@ -64,26 +65,47 @@ def simulate_multiplier_points(
 
 
 def design_points(i_unit_a: float, decades: float, count: int, seed: int) -> np.ndarray:
-    """Log-uniform random (I_x, I_y, I_z) within ±decades/2 of the unit current."""
+    """Log-uniform random (I_x, I_y, I_z) within ±decades/2 of the unit current, keeping only
+    points whose product I_y·I_z/I_x also lies in that range (the block's operating range)."""
     rng = np.random.default_rng(seed)
-    return i_unit_a * 10 ** rng.uniform(-decades / 2, decades / 2, size=(count, 3))
+    points: list[np.ndarray] = []
+    half = decades / 2
+    while len(points) < count:
+        cand = 10 ** rng.uniform(-half, half, size=3)
+        if abs(np.log10(cand[1] * cand[2] / cand[0])) <= half:
+            points.append(i_unit_a * cand)
+    return np.array(points)
 
 
-def fit_multiplier(train: MultiplierData, validation: MultiplierData, i_unit_a: float) -> MultiplierFit:
+def fit_multiplier(train: MultiplierData, validation: MultiplierData, i_unit_a: float, *, fit_offset: bool = False) -> MultiplierFit:
+    """Fit gain and nonlinearity (and, with ``fit_offset``, an additive offset) on ``train``.
+
+    The offset is held at 0 by default: junction leakage at these currents is femtoamperes,
+    and a free offset only trades against the nonlinearity (it came out negative while the
+    measured error at small products is positive).
+    """
+
+    def unpack(theta):
+        return (theta[0], theta[1], theta[2]) if fit_offset else (theta[0], 0.0, theta[1])
+
     def residual(theta, data: MultiplierData):
-        gain, offset_na, nl = theta
+        gain, offset_na, nl = unpack(theta)
         model = multiplier_model_a(data.product_a, gain, offset_na * 1e-9, nl, i_unit_a)
         return model / data.i_out_a - 1.0
 
-    fit = least_squares(residual, [1.0, 0.0, 0.0], args=(train,), bounds=([0.1, -1e3, -1.0], [10.0, 1e3, 1.0]))
-    gain, offset_na, nl = fit.x
+    if fit_offset:
+        start, bounds = [1.0, 0.0, 0.0], ([0.1, -1e3, -1.0], [10.0, 1e3, 1.0])
+    else:
+        start, bounds = [1.0, 0.0], ([0.1, -1.0], [10.0, 1.0])
+    fit = least_squares(residual, start, args=(train,), bounds=bounds)
+    gain, offset_na, nl = unpack(fit.x)
     rms = lambda r: float(np.sqrt(np.mean(r**2)))  # noqa: E731
     return MultiplierFit(
         gain=float(gain),
         offset_a=float(offset_na * 1e-9),
         nonlinearity=float(nl),
         i_unit_a=i_unit_a,
-        rms_rel_error_fit=rms(residual(fit.x, train)),
+        rms_rel_error_fit=rms(residual(fit.x, train)),  # noqa: E501
         rms_rel_error_validation=rms(residual(fit.x, validation)),
         rms_rel_error_ideal_validation=rms(validation.product_a / validation.i_out_a - 1.0),
     )

@@ -89,40 +89,66 @@ def _model(theta: np.ndarray, data: IVData) -> np.ndarray:
     )
 
 
-def fit_ekv(data: IVData, *, i_floor_a: float = 1e-13, ic_max: float = 0.1, initial: EkvParams | None = None) -> EkvParams:
+def fit_ekv(
+    data: IVData,
+    *,
+    i_floor_a: float = 1e-13,
+    ic_max: float = 0.1,
+    initial: EkvParams | None = None,
+    fixed_i_spec_sq_a: float | None = None,
+) -> EkvParams:
     """Least-squares fit of (I_spec□, n, V_T0, σ) on ln I_D.
 
     Points below ``i_floor_a`` (leakage, abstol) are dropped; after a first fit, points above
     ``ic_max`` (strong inversion, outside the learner's range) are dropped and the fit repeated.
+    With ``fixed_i_spec_sq_a`` the specific current is held (weak-inversion data alone cannot
+    separate I_spec from V_T0: only I_spec·e^{−V_T0/(nU_T)} is seen).
     """
     keep = data.id_a > i_floor_a
     work = data.select(keep)
     theta0 = np.array([np.log(5e-7), 1.4, 0.5, 0.0]) if initial is None else np.array(
         [np.log(initial.i_spec_sq_a), initial.n, initial.vt0_v, initial.sigma_dibl]
     )
-    bounds = ([np.log(1e-10), 1.0, -0.2, -0.2], [np.log(1e-3), 3.0, 1.5, 0.2])
+    lower, upper = [np.log(1e-10), 1.0, -0.2, -0.2], [np.log(1e-3), 3.0, 1.5, 0.2]
+    free = np.ones(4, dtype=bool)
+    if fixed_i_spec_sq_a is not None:
+        theta0[0] = np.log(fixed_i_spec_sq_a)
+        free[0] = False
+    bounds = (np.array(lower)[free], np.array(upper)[free])
+    scale = np.array([1.0, 0.1, 0.1, 0.01])[free]
 
-    def residual(theta: np.ndarray, subset: IVData) -> np.ndarray:
-        return np.log(_model(theta, subset)) - np.log(subset.id_a)
+    def full(x: np.ndarray) -> np.ndarray:
+        theta = theta0.copy()
+        theta[free] = x
+        return theta
 
-    fit = least_squares(residual, theta0, args=(work,), bounds=bounds, x_scale=[1.0, 0.1, 0.1, 0.01])
+    def residual(x: np.ndarray, subset: IVData) -> np.ndarray:
+        return np.log(_model(full(x), subset)) - np.log(subset.id_a)
+
+    fit = least_squares(residual, theta0[free], args=(work,), bounds=bounds, x_scale=scale)
+    window = np.ones(len(work.id_a), dtype=bool)
     for _ in range(2):  # restrict to the weak/moderate inversion window of the fitted model
-        i_spec = np.exp(fit.x[0]) * work.w_m / work.l_m
+        i_spec = np.exp(full(fit.x)[0]) * work.w_m / work.l_m
         window = work.id_a <= ic_max * i_spec
-        fit = least_squares(residual, fit.x, args=(work.select(window),), bounds=bounds, x_scale=[1.0, 0.1, 0.1, 0.01])
+        fit = least_squares(residual, fit.x, args=(work.select(window),), bounds=bounds, x_scale=scale)
     final = work.select(window)
+    theta = full(fit.x)
     rms = float(np.sqrt(np.mean(residual(fit.x, final) ** 2)))
-    return EkvParams(float(np.exp(fit.x[0])), float(fit.x[1]), float(fit.x[2]), float(fit.x[3]), rms, int(window.sum()))
+    return EkvParams(float(np.exp(theta[0])), float(theta[1]), float(theta[2]), float(theta[3]), rms, int(window.sum()))
 
 
-def fit_ekv_temperature(fits: dict[float, EkvParams], temp_nom_c: float = 27.0) -> tuple[float, float]:
+def fit_ekv_temperature(fits: dict[float, EkvParams], temp_nom_c: float = 27.0, *, bex_fixed: float | None = None) -> tuple[float, float]:
     """(tcv_v_per_k, bex) from fits at several temperatures.
 
     V_T0(T) = V_T0(T_nom) − tcv·(T − T_nom);  I_spec□(T) ∝ n·μ(T)·U_T² ∝ (T/T_nom)^(bex + 2).
+    With ``bex_fixed`` (I_spec held in the fits) only tcv is fitted.
     """
     temps = np.array(sorted(fits))
     if len(temps) < 2:
         return 0.0, -1.5
+    if bex_fixed is not None:
+        vt0 = np.array([fits[t].vt0_v for t in temps])
+        return -float(np.polyfit(temps, vt0, 1)[0]), bex_fixed
     vt0 = np.array([fits[t].vt0_v for t in temps])
     tcv = -float(np.polyfit(temps, vt0, 1)[0])
     kelvin = (temps + 273.15) / (temp_nom_c + 273.15)
@@ -131,10 +157,10 @@ def fit_ekv_temperature(fits: dict[float, EkvParams], temp_nom_c: float = 27.0) 
     return tcv, slope - 2.0
 
 
-def device_fit(params_by_temp: dict[float, EkvParams], temp_nom_c: float) -> DeviceFit:
+def device_fit(params_by_temp: dict[float, EkvParams], temp_nom_c: float, *, bex_fixed: float | None = None) -> DeviceFit:
     """Bundle the nominal-temperature fit and its temperature coefficients."""
     nominal = params_by_temp[temp_nom_c]
-    tcv, bex = fit_ekv_temperature(params_by_temp, temp_nom_c)
+    tcv, bex = fit_ekv_temperature(params_by_temp, temp_nom_c, bex_fixed=bex_fixed)
     return DeviceFit(
         i_spec_sq_a=nominal.i_spec_sq_a, n=nominal.n, vt0_v=nominal.vt0_v, sigma_dibl=nominal.sigma_dibl,
         tcv_v_per_k=tcv, bex=bex, rms_log_error=nominal.rms_log_error, temp_nom_c=temp_nom_c,

@@ -67,10 +67,12 @@ _RANGES: dict[str, dict[str, tuple[float, float]]] = {
         "multiplier_offset_a": (-1e-6, 1e-6),
         "multiplier_nonlinearity": (-1.0, 1.0),
         "multiplier_rms_error": (0.0, 1.0),
+        "multiplier_i_unit_a": (1e-13, 1e-5),
         "i_unit_a": (1e-13, 1e-5),
         "tau_s": (1e-12, 1e3),
         "tau_rel_error": (-1.0, 1.0),
         "lam_eff": (0.0, 100.0),
+        "lam_design": (1e-6, 100.0),
         "leak_a": (0.0, 1e-6),
         "update_asymmetry": (-1.0, 1.0),
         "i_w_min_a": (0.0, 1e-3),
@@ -155,6 +157,7 @@ class Provenance(_Validated):
     created: str
     netlist_hashes: dict = field(default_factory=dict)
     package_version: str = ""
+    notes: str = ""
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -187,21 +190,26 @@ class DeviceFit(_Validated):
 class BlockFit(_Validated):
     """Behavioural parameters of the learner's blocks fitted to SPICE.
 
-    Multiplier: ``I_out = gain·(I_y I_z/I_x)·(I_y I_z/(I_x·i_unit))^nonlinearity + offset``
-    (``nonlinearity`` is the log-log slope error). Weight cell:
-    ``τ dI_w/dt = I_e I_x/I_u − λ_eff I_w − leak`` with up/down rates scaled by
-    ``1 ± update_asymmetry``; I_w is confined to [i_w_min_a, i_w_max_a]; relative noise
-    ``noise_rel`` per update.
+    Multiplier: ``I_out = gain·P·(P/multiplier_i_unit_a)^nonlinearity + offset``, P = I_y I_z/I_x
+    (``nonlinearity`` is the log-log slope error, ``offset`` in A at the multiplier's unit current).
+    Weight cell (unit current ``i_unit_a`` = its I_u): ``τ dI_w/dt = I_e I_x/I_u − λ_eff I_w − leak``,
+    measured with the cell programmed for ``lam_design`` = I_λ/I_A (so the realised/programmed
+    ratio is ``lam_eff/lam_design``); ``tau_rel_error`` = τ_fit/τ_design − 1; up/down relaxation
+    rates differ by ``update_asymmetry`` = (r_up − r_down)/(r_up + r_down); I_w obeys the law within
+    5 % over [i_w_min_a, i_w_max_a]; ``noise_rel`` relative noise per update (0: not measured);
+    ``*_rms_error`` are validation errors on responses not used in the fits.
     """
 
     multiplier_gain: float
     multiplier_offset_a: float
     multiplier_nonlinearity: float
     multiplier_rms_error: float
+    multiplier_i_unit_a: float
     i_unit_a: float
     tau_s: float
     tau_rel_error: float
     lam_eff: float
+    lam_design: float
     leak_a: float
     update_asymmetry: float
     i_w_min_a: float

@@ -21,7 +21,7 @@ except ImportError:  # scikit-learn < 1.6 (pyproject allows >= 1.4)
 
 from .ideal import sgdr_continuous_zoh, sgdr_discrete
 
-__all__ = ["SGDrRegressor"]
+__all__ = ["SGDrRegressor", "AnalogSGDRegressor"]
 
 
 class SGDrRegressor(RegressorMixin, BaseEstimator):
@@ -206,6 +206,174 @@ class SGDrRegressor(RegressorMixin, BaseEstimator):
 
     def predict(self, X: ArrayLike) -> NDArray[np.float64]:
         """Predict ``wᵀx + b`` for each row of ``X``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Inputs with the features seen in fit.
+
+        Returns
+        -------
+        y_pred : ndarray of shape (n_samples,)
+            Predictions.
+        """
+        check_is_fitted(self)
+        X = validate_data(self, X, reset=False, dtype=np.float64)
+        return X @ self.coef_ + self.intercept_
+
+
+class AnalogSGDRegressor(RegressorMixin, BaseEstimator):
+    """Linear regression learned by the behavioural analog SGDr learner of :mod:`logdomain.analog`.
+
+    Integrates ``τ dw/dt = e·x − λw`` through the fitted blocks of a calibration (multiplier
+    gain, offset and nonlinearity, τ error, leakage, up/down asymmetry, weight range, per-die
+    mismatch, noise, finite resolution), each row held for ``T_s = η τ``, rows in order from
+    ``w = 0``. Inputs and targets are expected in circuit units (about [−1, 1]); with ``bits``
+    set they are quantized and saturate at ±1.
+
+    Parameters
+    ----------
+    eta : float, default 0.01
+        Programmed ``η = T_s/τ`` > 0 (dimensionless).
+    lam : float, default 1e-3
+        Programmed weight decay λ >= 0 (dimensionless).
+    epochs : int, default 1
+        Passes over the data in :meth:`fit`; :meth:`partial_fit` makes one.
+    calibration : Calibration or None, default None
+        Fitted blocks (:class:`calibration.schema.Calibration`); None means ideal blocks, i.e.
+        the exact continuous learner (``SGDrRegressor(mode="continuous")``).
+    bits : int or None, default None
+        Resolution of inputs, targets and weight read-out over [−1, 1]; None = unquantized.
+    dies : int, default 1
+        Dies simulated at once (independent mismatch and noise); predictions average them.
+    substeps : int, default 4
+        Integration substeps per row (accuracy of the non-ideal part, first order).
+    seed : int, default 0
+        Seed of the mismatch and noise samples (the same dies in every call).
+    fit_intercept : bool, default False
+        Learn a bias as the weight of an extra constant-1 input.
+
+    Attributes
+    ----------
+    coef_ : ndarray of shape (n_features_in_,)
+        Read-out weights averaged over dies.
+    intercept_ : float
+        Read-out bias averaged over dies (0.0 without ``fit_intercept``).
+    coef_dies_ : ndarray of shape (dies, n_features_in_ [+ 1])
+        Read-out weights of every die (bias last with ``fit_intercept``).
+    model_ : AnalogModel
+        The block model used.
+    n_features_in_ : int
+        Number of features seen during fit.
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Feature names, only when ``X`` had string column names.
+    n_iter_ : int
+        Passes made by the last call.
+    t_ : int
+        Row updates since the last ``fit``.
+    """
+
+    _parameter_constraints: dict = {
+        "eta": [Interval(Real, 0, None, closed="neither")],
+        "lam": [Interval(Real, 0, None, closed="left")],
+        "epochs": [Interval(Integral, 1, None, closed="left")],
+        "calibration": "no_validation",  # checked in _model (a Calibration or None)
+        "bits": [Interval(Integral, 1, 32, closed="both"), None],
+        "dies": [Interval(Integral, 1, None, closed="left")],
+        "substeps": [Interval(Integral, 1, None, closed="left")],
+        "seed": [Interval(Integral, 0, None, closed="left")],
+        "fit_intercept": ["boolean"],
+    }
+
+    def __init__(self, eta: float = 0.01, lam: float = 1e-3, epochs: int = 1, calibration=None,
+                 bits: int | None = None, dies: int = 1, substeps: int = 4, seed: int = 0,
+                 fit_intercept: bool = False) -> None:  # fmt: skip
+        self.eta = eta
+        self.lam = lam
+        self.epochs = epochs
+        self.calibration = calibration
+        self.bits = bits
+        self.dies = dies
+        self.substeps = substeps
+        self.seed = seed
+        self.fit_intercept = fit_intercept
+
+    def _model(self):
+        from calibration.schema import Calibration
+
+        from .analog import AnalogModel
+
+        if self.calibration is None:
+            return AnalogModel(bits=self.bits)
+        if not isinstance(self.calibration, Calibration):
+            raise TypeError(
+                f"The 'calibration' parameter of {type(self).__name__} must be a "
+                f"calibration.schema.Calibration or None. Got {self.calibration!r} instead."
+            )
+        return AnalogModel.from_calibration(self.calibration, bits=self.bits)
+
+    def _learn(self, X: ArrayLike, y: ArrayLike, *, reset: bool, epochs: int) -> AnalogSGDRegressor:
+        """The one training loop shared by :meth:`fit` and :meth:`partial_fit`."""
+        from .analog import sgdr_analog
+
+        X, y = validate_data(self, X, y, reset=reset, y_numeric=True, dtype=np.float64)
+        if self.fit_intercept:
+            X = np.column_stack([X, np.ones(X.shape[0])])
+        model = self._model()
+        w0 = None if reset else self.state_
+        run = sgdr_analog(X, y, model, self.eta, self.lam, epochs=epochs, dies=self.dies,
+                          seed=self.seed, substeps=self.substeps, w0=w0)  # fmt: skip
+        self.model_, self.state_, self.coef_dies_ = model, run.state, run.weights
+        mean = run.weights.mean(axis=0)
+        if self.fit_intercept:
+            self.coef_, self.intercept_ = mean[:-1], float(mean[-1])
+        else:
+            self.coef_, self.intercept_ = mean, 0.0
+        self.n_iter_ = epochs
+        self.t_ = (0 if reset else self.t_) + epochs * X.shape[0]
+        return self
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X: ArrayLike, y: ArrayLike) -> AnalogSGDRegressor:
+        """Learn from ``w = 0`` with ``epochs`` in-order passes over ``(X, y)``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Inputs in circuit units, processed in order.
+        y : array-like of shape (n_samples,)
+            Targets in circuit units.
+
+        Returns
+        -------
+        self : AnalogSGDRegressor
+            The fitted estimator.
+        """
+        return self._learn(X, y, reset=True, epochs=self.epochs)
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def partial_fit(self, X: ArrayLike, y: ArrayLike) -> AnalogSGDRegressor:
+        """One in-order pass over ``(X, y)``, continuing from the current analog weights.
+
+        Without noise, consecutive chunks give exactly the weights of one pass over the stream
+        (the dies keep their mismatch; noise draws restart with ``seed`` in every call).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Inputs, with the same features as in earlier calls.
+        y : array-like of shape (n_samples,)
+            Targets.
+
+        Returns
+        -------
+        self : AnalogSGDRegressor
+            The updated estimator.
+        """
+        return self._learn(X, y, reset=not hasattr(self, "coef_"), epochs=1)
+
+    def predict(self, X: ArrayLike) -> NDArray[np.float64]:
+        """Predict ``wᵀx + b`` with the die-averaged read-out weights.
 
         Parameters
         ----------

@@ -1,0 +1,221 @@
+"""CLI commands ``logdomain train`` and ``logdomain compare`` (DESIGN.md §7).
+
+``train --model ideal|continuous|analog|spice`` runs one learner and reports its weights (in
+feature order) and train/test MSE; ``compare`` runs ideal vs analog over many dies and writes a
+report folder (``summary.json``, ``report.md``, PNGs). Bad input exits 2 with one line naming the
+option; a missing default calibration or an unavailable learner exits 1 with a clear message.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import sys
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .tasks import TASK_NAMES, Task, get_task, load_csv
+
+__all__ = ["register", "cmd_train", "cmd_compare"]
+
+MODELS = ("ideal", "continuous", "analog", "spice")
+DEFAULT_TASK = "diabetes"
+
+
+class _Failed(SystemExit):
+    """Exit status 1 with a one-line message on stderr (the CLI maps no other error to 1)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(f"logdomain: error: {message}")
+
+
+# ------------------------------------------------------------------------- argument types
+
+
+def _number(low: float, *, closed: bool, high: float = math.inf, high_closed: bool = True):
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+        ok = math.isfinite(value) and (value >= low if closed else value > low)
+        ok = ok and (value <= high if high_closed else value < high)
+        if not ok:
+            lo, hi = "[" if closed else "(", "]" if high_closed else ")"
+            raise argparse.ArgumentTypeError(f"must be in {lo}{low:g}, {high:g}{hi}, got {text!r}")
+        return value
+
+    return parse
+
+
+def _integer(low: int, high: int | None = None):
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
+        if value < low or (high is not None and value > high):
+            rule = f">= {low}" if high is None else f"in [{low}, {high}]"
+            raise argparse.ArgumentTypeError(f"must be an integer {rule}, got {text!r}")
+        return value
+
+    return parse
+
+
+def _common(parser: argparse.ArgumentParser, *, epochs: int = 5) -> None:
+    data = parser.add_argument_group("data (one of)")
+    data.add_argument("--data", metavar="FILE.csv", help="CSV with a header row (needs --target)")
+    data.add_argument("--target", metavar="COLUMN", help="target column of --data")
+    data.add_argument("--task", choices=TASK_NAMES, help=f"built-in task (default {DEFAULT_TASK})")
+    parser.add_argument("--intercept", action="store_true", help="append a constant-1 feature (CSV data)")
+    parser.add_argument("--eta", type=_number(0, closed=False), default=0.05, help="η = T_s/τ > 0 (default 0.05)")
+    parser.add_argument("--lam", type=_number(0, closed=True), default=1e-3, help="weight decay λ >= 0 (default 1e-3)")
+    parser.add_argument("--epochs", type=_integer(1), default=epochs, help=f"passes over the data (default {epochs})")
+    parser.add_argument("--bits", type=_integer(1, 32), default=8, help="analog resolution of inputs, targets, read-out (default 8)")
+    parser.add_argument("--seed", type=_integer(0), default=0, help="seed of the split and the dies (default 0)")
+    parser.add_argument("--calibration", metavar="FILE", help="calibration JSON (default: the shipped one)")
+    parser.add_argument("--test-fraction", type=_number(0, closed=True, high=1, high_closed=False), default=0.25,
+                        help="held-out fraction in [0, 1) (default 0.25)")  # fmt: skip
+    parser.add_argument("--substeps", type=_integer(1, 1000), default=4, help="analog substeps per hold (default 4)")
+    parser.add_argument("--json", action="store_true", help="JSON on stdout")
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add ``train`` and ``compare`` to the ``logdomain`` parser."""
+    train = subparsers.add_parser("train", help="train one learner and report weights and MSE")
+    train.add_argument("--model", choices=MODELS, default="ideal", help="learner (default ideal)")
+    _common(train)
+    train.add_argument("--dies", type=_integer(1, 100000), default=1, help="analog dies (default 1)")
+    train.set_defaults(handler=cmd_train)
+
+    compare = subparsers.add_parser("compare", help="analog vs ideal over many dies; writes a report")
+    _common(compare)
+    compare.add_argument("--dies", type=_integer(1, 100000), default=32, help="dies (default 32)")
+    compare.add_argument("--out", metavar="DIR", default="report", help="report folder (default report/)")
+    compare.add_argument("--quick", action="store_true", help="few dies and small sweeps (smoke test)")
+    compare.set_defaults(handler=cmd_compare)
+
+
+# ------------------------------------------------------------------------------ helpers
+
+
+def _task(args: argparse.Namespace) -> Task:
+    from .cli import UsageError
+
+    if args.data is not None and args.task is not None:
+        raise UsageError("--data and --task are mutually exclusive; give one")
+    if args.target is not None and args.data is None:
+        raise UsageError("--target needs --data FILE.csv")
+    if args.data is not None:
+        if args.target is None:
+            raise UsageError("--data needs --target COLUMN")
+        try:
+            return load_csv(args.data, args.target, intercept=args.intercept,
+                            test_fraction=args.test_fraction, seed=args.seed)  # fmt: skip
+        except FileNotFoundError:
+            raise UsageError(f"--data: file {args.data!r} does not exist") from None
+        except (ValueError, OSError, UnicodeDecodeError) as exc:
+            raise UsageError(f"--data: {exc}") from None
+    name = args.task or DEFAULT_TASK
+    kw: dict[str, Any] = {"test_fraction": args.test_fraction, "seed": args.seed}
+    if args.intercept:
+        if name != "diabetes":  # diabetes appends its intercept already
+            raise UsageError(f"--intercept: task {name!r} has no intercept option")
+    try:
+        return get_task(name, **kw)
+    except ValueError as exc:
+        raise UsageError(f"--task {name}: {exc}") from None
+
+
+def _calibration(args: argparse.Namespace):
+    from calibration.schema import CalibrationError, default_calibration_path, load_calibration
+
+    from .cli import UsageError
+
+    if args.calibration is not None:
+        try:
+            return load_calibration(args.calibration)
+        except CalibrationError as exc:
+            raise UsageError(f"--calibration: {exc}") from None
+    path = default_calibration_path()
+    if not path.exists():
+        raise _Failed(f"the default calibration {path} does not exist yet (it is made by "
+                      "`logdomain calibrate`); pass --calibration FILE")  # fmt: skip
+    try:
+        return load_calibration(path)
+    except CalibrationError as exc:
+        raise _Failed(f"the default calibration is invalid: {exc}") from None
+
+
+def _mse(x: np.ndarray, y: np.ndarray, w: np.ndarray) -> float | None:
+    return float(np.mean((x @ w - y) ** 2)) if len(y) else None
+
+
+# ----------------------------------------------------------------------------- handlers
+
+
+def cmd_train(args: argparse.Namespace) -> dict[str, Any]:
+    """One learner on one task; returns weights, train/test MSE and the settings."""
+    from .analog import AnalogModel, sgdr_analog
+    from .compare import evaluate
+    from .ideal import sgdr_continuous_zoh, sgdr_discrete
+
+    if args.model == "spice":
+        raise _Failed("--model spice is not available yet: the transistor-level learner "
+                      "(`logdomain simulate learner`) has not landed; use --model analog")  # fmt: skip
+    task = _task(args)
+    x, y = task.x_train, task.y_train
+    out: dict[str, Any] = {"model": args.model, "task": task.name, "features": list(task.feature_names),
+                           "eta": args.eta, "lam": args.lam, "epochs": args.epochs,
+                           "n_train": int(len(y)), "n_test": int(len(task.y_test))}  # fmt: skip
+    w_ideal = sgdr_discrete(x, y, args.eta, args.lam, epochs=args.epochs)
+    if args.model == "ideal":
+        w = w_ideal
+    elif args.model == "continuous":
+        w = sgdr_continuous_zoh(x, y, 1.0, args.eta, args.lam, epochs=args.epochs)
+    else:
+        cal = _calibration(args)
+        model = AnalogModel.from_calibration(cal, bits=args.bits)
+        run = sgdr_analog(x, y, model, args.eta, args.lam, epochs=args.epochs, dies=args.dies,
+                          seed=args.seed, substeps=args.substeps)  # fmt: skip
+        w = run.weights.mean(axis=0)
+        out.update(bits=args.bits, dies=args.dies, calibration=cal.provenance.command or "given")
+        if args.dies > 1:
+            out["weights_dies"] = run.weights.tolist()
+    out.update(weights=[float(v) for v in w], train_mse=_mse(x, y, w), test_mse=_mse(task.x_test, task.y_test, w))
+    if args.model != "ideal" and np.any(w_ideal != 0):
+        metrics = evaluate(task, w, w_ideal)
+        out.update(nmse_vs_ideal=float(metrics["nmse_vs_ideal"]), weight_nmse=float(metrics["weight_nmse"]))
+    return out
+
+
+def cmd_compare(args: argparse.Namespace) -> dict[str, Any]:
+    """Ideal vs analog with the calibration; writes the report folder and returns its summary."""
+    from dataclasses import asdict
+
+    from .analog import AnalogModel
+    from .cli import UsageError
+    from .compare import CompareConfig, run_compare
+    from .report import write_report
+
+    out_dir = Path(args.out)
+    if out_dir.exists() and not out_dir.is_dir():
+        raise UsageError(f"--out: {str(out_dir)!r} exists and is not a folder")
+    task = _task(args)
+    cal = _calibration(args)
+    settings: dict[str, Any] = dict(eta=args.eta, lam=args.lam, epochs=args.epochs, bits=args.bits,
+                                    dies=args.dies, seed=args.seed, substeps=args.substeps)  # fmt: skip
+    if args.quick:
+        settings.update(dies=min(args.dies, 4), epochs=min(args.epochs, 2), substeps=min(args.substeps, 2),
+                        bits_grid=(4, 8, 12), eta_grid=(0.02, 0.1), lam_grid=(0.0, 1e-2), curve_points=20)  # fmt: skip
+    config = CompareConfig(**settings)
+    model = AnalogModel.from_calibration(cal)
+    result = run_compare(task, model, config, progress=lambda m: print(f"logdomain compare: {m}", file=sys.stderr))
+    result.summary["calibration"] = asdict(cal.provenance)
+    try:
+        write_report(result, out_dir)
+    except OSError as exc:
+        raise _Failed(f"--out: cannot write the report to {str(out_dir)!r}: {exc}") from None
+    return result.summary

@@ -1,0 +1,144 @@
+"""`logdomain train` / `logdomain compare`: agreement with independent references, the JSON
+contract, the report folder, and one-line errors (exit 2 for bad input, 1 for missing pieces)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from logdomain import cmd_train
+from logdomain.analog import AnalogModel
+from logdomain.cli import main
+from logdomain.compare import CompareConfig, run_compare
+from logdomain.ideal import sgdr_continuous_zoh
+from logdomain.tasks import load_csv, synthetic_regression
+
+from test_analog import plausible_calibration  # tests/ is on sys.path (rootdir-relative imports)
+
+
+def reference_sgdr(x, y, eta, lam, epochs):
+    """Independent discrete SGDr, plain Python floats (DESIGN.md §2)."""
+    w = [0.0] * len(x[0])
+    for _ in range(epochs):
+        for xk, yk in zip(x, y):
+            e = yk - sum(wi * xi for wi, xi in zip(w, xk))
+            w = [(1 - eta * lam) * wi + eta * e * xi for wi, xi in zip(w, xk)]
+    return w
+
+
+@pytest.fixture(scope="module")
+def csv_file(tmp_path_factory):
+    rng = np.random.default_rng(5)
+    x = rng.uniform(-3, 3, (80, 3))
+    y = x @ [0.5, -1.0, 2.0] + 0.1 * rng.standard_normal(80) + 4.0
+    path = tmp_path_factory.mktemp("data") / "toy.csv"
+    lines = ["a,target,b,c"] + [f"{r[0]},{t},{r[1]},{r[2]}" for r, t in zip(x, y)]
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+@pytest.fixture(scope="module")
+def cal_file(tmp_path_factory):
+    return plausible_calibration().save(tmp_path_factory.mktemp("cal") / "cal.json")
+
+
+def run_json(capsys, *argv):
+    assert main([*argv, "--json"]) == 0
+    return json.loads(capsys.readouterr().out)
+
+
+def test_train_ideal_equals_reference(capsys, csv_file):
+    out = run_json(capsys, "train", "--model", "ideal", "--data", str(csv_file), "--target", "target",
+                   "--intercept", "--eta", "0.1", "--lam", "0.01", "--epochs", "3", "--test-fraction", "0")
+    task = load_csv(csv_file, "target", intercept=True, test_fraction=0)
+    ref = reference_sgdr(task.x_train.tolist(), task.y_train.tolist(), 0.1, 0.01, 3)
+    np.testing.assert_allclose(out["weights"], ref, rtol=0, atol=1e-12)
+    assert out["features"] == ["a", "b", "c", "intercept"] and out["n_train"] == 80
+    assert out["test_mse"] is None and out["train_mse"] == pytest.approx(np.mean((task.x_train @ ref - task.y_train) ** 2))
+
+
+def test_train_continuous_equals_zoh(capsys, csv_file):
+    out = run_json(capsys, "train", "--model", "continuous", "--data", str(csv_file), "--target", "target",
+                   "--eta", "0.2", "--epochs", "2")
+    task = load_csv(csv_file, "target")
+    ref = sgdr_continuous_zoh(task.x_train, task.y_train, 1.0, 0.2, 1e-3, epochs=2)
+    np.testing.assert_allclose(out["weights"], ref, atol=1e-12)
+    assert out["test_mse"] > 0 and 0 < out["nmse_vs_ideal"] < 0.05
+
+
+def test_train_analog_json(capsys, cal_file):
+    out = run_json(capsys, "train", "--model", "analog", "--task", "synthetic", "--calibration", str(cal_file),
+                   "--dies", "3", "--bits", "10")
+    assert len(out["weights"]) == 4 and np.array(out["weights_dies"]).shape == (3, 4)
+    assert {"train_mse", "test_mse", "nmse_vs_ideal"} <= set(out) and out["nmse_vs_ideal"] < 0.2
+
+
+def test_train_spice_not_available():
+    proc = subprocess.run([sys.executable, "-m", "logdomain.cli", "train", "--model", "spice"],
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 1 and "not available yet" in proc.stderr and len(proc.stderr.splitlines()) == 1
+
+
+def test_missing_default_calibration_exits_1(monkeypatch, tmp_path):
+    import calibration.schema as schema
+
+    monkeypatch.setattr(schema, "default_calibration_path", lambda: tmp_path / "none.json")
+    with pytest.raises(SystemExit) as info:
+        main(["compare", "--quick", "--out", str(tmp_path / "r")])
+    assert info.value.code.startswith("logdomain: error: the default calibration") and "--calibration" in info.value.code
+    assert not (tmp_path / "r").exists()
+
+
+@pytest.mark.parametrize("argv, option", [
+    (["train", "--eta", "0"], "--eta"), (["train", "--lam", "-1"], "--lam"), (["train", "--epochs", "0"], "--epochs"),
+    (["train", "--bits", "0"], "--bits"), (["train", "--test-fraction", "1"], "--test-fraction"),
+    (["train", "--seed", "x"], "--seed"), (["compare", "--dies", "0"], "--dies"), (["train", "--model", "foo"], "--model"),
+    (["train", "--data", "/nonexistent.csv", "--target", "y"], "--data"), (["train", "--data", "x.csv"], "--data"),
+    (["train", "--task", "synthetic", "--intercept"], "--intercept"), (["train", "--task", "nope"], "--task"),
+])  # fmt: skip
+def test_bad_input_exits_2_naming_option(capsys, argv, option):
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip()
+    assert option in err and len(err.splitlines()) == 1
+
+
+def test_bad_calibration_file_exits_2_and_keeps_report(capsys, tmp_path, cal_file):
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"schema_version": 1')
+    out = tmp_path / "rep"
+    out.mkdir()
+    (out / "summary.json").write_text("old")
+    assert main(["compare", "--calibration", str(bad), "--out", str(out)]) == 2
+    assert "--calibration" in capsys.readouterr().err and (out / "summary.json").read_text() == "old"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["bad.json", "rep"]  # no temporary left over
+
+
+def test_compare_writes_report(capsys, tmp_path, cal_file):
+    out_dir = tmp_path / "report"
+    data = run_json(capsys, "compare", "--quick", "--calibration", str(cal_file), "--out", str(out_dir))
+    assert 0 < data["nmse_vs_ideal"] < 1 and data["report"] == str(out_dir / "report.md")
+    files = {"summary.json", "report.md", "learning_curves.png", "nmse_vs_bits.png", "heatmap_eta_lambda.png",
+             "error_budget.png"}  # fmt: skip
+    assert {p.name for p in out_dir.iterdir()} == files
+    summary = json.loads((out_dir / "summary.json").read_text())
+    assert summary["nmse_vs_ideal"] == data["nmse_vs_ideal"] and summary["task"]["name"] == "diabetes"
+    assert "nmse_vs_ideal" in (out_dir / "report.md").read_text()
+    assert (out_dir / "learning_curves.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_run_compare_budget_and_sweeps():
+    task = synthetic_regression(dim=3, samples=120, seed=1)
+    model = AnalogModel.from_calibration(plausible_calibration())
+    cfg = CompareConfig(dies=4, epochs=2, bits_grid=(4, 8, 12), eta_grid=(0.05, 0.2), lam_grid=(0.0, 0.01))
+    res = run_compare(task, model, cfg)
+    budget = {row["name"]: row for row in res.budget}
+    assert budget["lambda"]["active"] is False and budget["all"]["median"] > budget["none (continuous time)"]["median"]
+    assert res.heatmap["nmse_median"].shape == (2, 2) and res.bits_sweep["nmse"].shape == (3, 4)
+    med = np.median(res.bits_sweep["nmse"], axis=-1)
+    assert med[0] > med[-1]  # 4 bits worse than 12
+    assert res.curves["analog_mse"].shape == (len(res.curves["updates"]), 4)
+    assert res.curves["ideal_mse"][-1] < res.curves["ideal_mse"][0]
