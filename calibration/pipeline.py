@@ -138,12 +138,12 @@ def calibrate(
     samples_total = 0
     gain_sigma = 0.0
     if technology == "sky130":
-        mm_tech = get_technology("sky130", corner=corner, mismatch=True, seed=12345)
         for polarity, vgs in (("n", 0.3), ("p", 0.6)):
             run.mismatch_samples[polarity] = [
-                sample_mismatch(mm_tech, polarity, w_m=w, l_m=l, count=plan.mismatch_count,
-                                slope_factor=devices[polarity].n, vgs_v=vgs, sim=sim, simulator=simulator)
-                for w, l in plan.mismatch_sizes_m
+                sample_mismatch(get_technology("sky130", corner=corner, mismatch=True, seed=12345 + k), polarity,
+                                w_m=w, l_m=l, count=plan.mismatch_count, slope_factor=devices[polarity].n,
+                                vgs_v=vgs, sim=sim, simulator=simulator)
+                for k, (w, l) in enumerate(plan.mismatch_sizes_m)
             ]
             a_vt[polarity] = fit_pelgrom(run.mismatch_samples[polarity])
             samples_total += plan.mismatch_count * len(plan.mismatch_sizes_m)

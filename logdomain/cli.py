@@ -31,17 +31,15 @@ from netlists import (
 )
 from netlists.technologies import CORNERS
 
-__all__ = ["main", "build_parser", "UsageError"]
+from .errors import CommandError, UsageError
+
+__all__ = ["main", "build_parser", "UsageError", "CommandError"]
 
 #: modules with a ``register(subparsers)`` that adds commands with ``set_defaults(handler=...)``;
 #: a handler takes the parsed args and returns the JSON-able result dict
 _COMMAND_MODULES: tuple[str, ...] = tuple(
     name for name in ("logdomain.cmd_calibrate", "logdomain.cmd_train") if importlib.util.find_spec(name) is not None
 )
-
-
-class UsageError(Exception):
-    """Bad command-line input: exit status 2."""
 
 
 class _Parser(argparse.ArgumentParser):
@@ -241,11 +239,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (NetlistError, SimulationError) as exc:
         print(f"logdomain: simulation failed: {str(exc).splitlines()[0]}", file=sys.stderr)
         return 1
-    if getattr(args, "json", False):
-        json.dump(data, sys.stdout, indent=1)
-        sys.stdout.write("\n")
-    else:
-        _print_human(data)
+    except CommandError as exc:
+        print(f"logdomain: error: {exc}", file=sys.stderr)
+        return 1
+    try:
+        if getattr(args, "json", False):
+            json.dump(data, sys.stdout, indent=1)
+            sys.stdout.write("\n")
+        else:
+            _print_human(data)
+        sys.stdout.flush()
+    except BrokenPipeError:  # e.g. `logdomain ... | head`
+        sys.stdout = open(os.devnull, "w")
     if args.command == "doctor" and not data["ok"]:
         return 1
     return 0

@@ -27,7 +27,7 @@ def register(subparsers) -> None:
 
 
 def cmd_calibrate(args: argparse.Namespace) -> dict[str, Any]:
-    from logdomain.cli import UsageError
+    from logdomain.errors import UsageError
 
     from calibration.pipeline import calibrate, reference_parameters
 

@@ -102,7 +102,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _task(args: argparse.Namespace) -> Task:
-    from .cli import UsageError
+    from .errors import UsageError
 
     if args.data is not None and args.task is not None:
         raise UsageError("--data and --task are mutually exclusive; give one")
@@ -132,7 +132,7 @@ def _task(args: argparse.Namespace) -> Task:
 def _calibration(args: argparse.Namespace):
     from calibration.schema import CalibrationError, default_calibration_path, load_calibration
 
-    from .cli import UsageError
+    from .errors import UsageError
 
     if args.calibration is not None:
         try:
@@ -196,7 +196,7 @@ def cmd_compare(args: argparse.Namespace) -> dict[str, Any]:
     from dataclasses import asdict
 
     from .analog import AnalogModel
-    from .cli import UsageError
+    from .errors import UsageError
     from .compare import CompareConfig, run_compare
     from .report import write_report
 

@@ -148,7 +148,8 @@ class Sky130Technology(Technology):
     def init_commands(self) -> list[str]:
         commands = ["set ngbehavior=hsa", "set ng_nomodcheck"]
         if self.seed is not None:
-            commands.append(f"set rndseed={int(self.seed)}")
+            # `setseed` reseeds the generator now (a `set rndseed` is read only at start-up)
+            commands.append(f"setseed {int(self.seed)}")
         return commands
 
     def preamble(self, temp_c: float) -> list[str]:

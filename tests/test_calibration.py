@@ -1,0 +1,164 @@
+"""Calibration: fits recover the golden model, reproduce SPICE, and files validate strictly."""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from calibration import CalibrationError, default_calibration_path, load_calibration, load_default_calibration
+from calibration.block_fit import design_points, fit_multiplier, simulate_multiplier_points
+from calibration.cell_fit import fit_weight_cell
+from calibration.device_fit import collect_iv, fit_ekv
+from calibration.ekv_model import ekv_current_a
+from netlists import get_technology
+from netlists.weight_cell import WeightCellParams
+
+ROOT = Path(__file__).resolve().parents[1]
+CELL = WeightCellParams(c_f=200e-12, t_step_s=20e-3, t_back_s=320e-3, t_stop_s=640e-3)
+
+
+def run_cli(*args: str, cwd=None) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "logdomain.cli", *args], capture_output=True, text=True, timeout=600, cwd=cwd)
+
+
+def test_ekv_fit_recovers_card_via_cli(tmp_path):
+    proc = run_cli("calibrate", "--tech", "ekv", "--quick", "--out", str(tmp_path / "ekv.json"), "--json")
+    assert proc.returncode == 0, proc.stderr
+    data = json.loads(proc.stdout)
+    assert data["file"].endswith("ekv.json") and Path(data["file"]).is_file()
+    for polarity in ("n", "p"):
+        fitted, card = data["parameters"]["devices"][polarity], data["reference"]["devices"][polarity]
+        for name in ("i_spec_sq_a", "n", "vt0_v"):
+            assert fitted[name] == pytest.approx(card[name], rel=0.02), (polarity, name)
+        assert fitted["tcv_v_per_k"] == pytest.approx(card["tcv_v_per_k"], rel=0.05)
+        assert fitted["bex"] == pytest.approx(card["bex"], rel=0.05)
+    load_calibration(data["file"])  # what was written validates
+
+
+def test_sky130_nmos_fit_reproduces_subthreshold_currents(simulator):
+    tech = get_technology("sky130")
+    data = collect_iv(tech, "n", sizes_m=[(10e-6, 2e-6), (100e-6, 2e-6)], vds_values_v=[0.1, 0.3, 0.6, 1.0],
+                      vgs_start_v=-0.2, vgs_stop_v=0.7, simulator=simulator)
+    fit = fit_ekv(data)
+    model = ekv_current_a(data.vgs_v, 0.0, data.vds_v, i_spec_sq_a=fit.i_spec_sq_a, n=fit.n, vt0_v=fit.vt0_v,
+                          sigma_dibl=fit.sigma_dibl, w_over_l=data.w_m / data.l_m, temp_c=27.0)
+    i_spec = fit.i_spec_sq_a * data.w_m / data.l_m
+    sub = (data.id_a > 1e-12) & (data.id_a < 0.1 * i_spec)  # subthreshold, above leakage
+    assert np.log10(data.id_a[sub].max() / data.id_a[sub].min()) >= 3.0
+    rms = np.sqrt(np.mean((model[sub] / data.id_a[sub] - 1) ** 2))
+    assert rms < 0.05, rms
+    assert 60 < fit.n * 25.85 * math.log(10) < 100  # swing in mV/decade
+
+
+@pytest.mark.parametrize("name", ["ekv", "sky130"])
+def test_multiplier_fit_on_held_out_points(name, simulator):
+    tech = get_technology(name)
+    train = simulate_multiplier_points(tech, design_points(1e-9, 2.0, 16, seed=1), simulator=simulator)
+    held_out = simulate_multiplier_points(tech, design_points(1e-9, 2.0, 16, seed=2), simulator=simulator)
+    fit = fit_multiplier(train, held_out, 1e-9)
+    assert fit.rms_rel_error_validation < 0.02, fit
+    assert fit.rms_rel_error_validation <= fit.rms_rel_error_ideal_validation + 1e-3  # the fit helps
+
+
+@pytest.mark.parametrize("name", ["ekv", "sky130"])
+def test_weight_cell_fit_on_held_out_response(name, simulator):
+    fit = fit_weight_cell(get_technology(name), CELL, simulator=simulator)
+    assert fit.rms_rel_error_validation < 0.02, fit
+    assert abs(fit.tau_s / fit.tau_ideal_s - 1) < 0.08
+    assert abs(fit.update_asymmetry) < 0.1
+
+
+def test_shipped_calibration_loads_and_is_sky130_tt():
+    cal = load_default_calibration()
+    assert cal.provenance.technology == "sky130" and cal.provenance.corner == "tt" and cal.provenance.temp_c == 27.0
+    assert cal.provenance.command.startswith("logdomain calibrate --tech=sky130")
+    assert cal.mismatch.samples > 0 and 1e-9 < cal.mismatch.a_vt_n_v_m < 1e-8
+    assert cal.blocks.multiplier_rms_error < 0.02 and cal.blocks.cell_rms_error < 0.02
+
+
+def test_shipped_calibration_regenerates_bit_for_bit(tmp_path):
+    """The documented command reproduces the shipped file exactly, but for the date."""
+    shipped = json.loads(default_calibration_path().read_text())
+    args = shipped["provenance"]["command"].split()[1:]
+    args = [a if not a.startswith("--out=") else f"--out={tmp_path / 'default_calibration.json'}" for a in args]
+    proc = run_cli(*args)
+    assert proc.returncode == 0, proc.stderr
+    fresh = json.loads((tmp_path / "default_calibration.json").read_text())
+    for data in (shipped, fresh):
+        data["provenance"].pop("created")
+    assert fresh == shipped
+
+
+# -- strict loading ---------------------------------------------------------------------------------
+
+
+def _good() -> dict:
+    return json.loads(default_calibration_path().read_text())
+
+
+def _mutations():
+    yield "future version", lambda d: d.update(schema_version=99), "schema_version 99"
+    yield "version as string", lambda d: d.update(schema_version="1"), "schema_version"
+    yield "no version", lambda d: d.pop("schema_version"), "schema_version"
+    yield "missing blocks", lambda d: d.pop("blocks"), "blocks"
+    yield "missing tau", lambda d: d["blocks"].pop("tau_s"), "tau_s"
+    yield "unknown top field", lambda d: d.update(extra=1), "extra"
+    yield "unknown block field", lambda d: d["blocks"].update(taus=1.0), "taus"
+    yield "nan", lambda d: d["blocks"].update(tau_s=float("nan")), "BlockFit.tau_s must be finite"
+    yield "infinite", lambda d: d["devices"]["n"].update(n=float("inf")), "DeviceFit.n"
+    yield "out of range", lambda d: d["devices"]["n"].update(n=7.0), re.escape("DeviceFit.n must be in [1, 3]")
+    yield "negative current", lambda d: d["blocks"].update(i_unit_a=-1e-9), "i_unit_a"
+    yield "string number", lambda d: d["mismatch"].update(gain_sigma="0.1"), "gain_sigma"
+    yield "bool number", lambda d: d["blocks"].update(lam_eff=True), "lam_eff"
+    yield "missing polarity", lambda d: d["devices"].pop("p"), "devices"
+    yield "provenance not object", lambda d: d.update(provenance=[1]), "provenance"
+    yield "bad hashes", lambda d: d["provenance"].update(netlist_hashes={"a": 1}), "netlist_hashes"
+
+
+@pytest.mark.parametrize("label,mutate,message", list(_mutations()), ids=[m[0] for m in _mutations()])
+def test_bad_files_name_what_is_wrong(tmp_path, label, mutate, message):
+    data = _good()
+    mutate(data)
+    path = tmp_path / "bad.json"
+    path.write_text(json.dumps(data))
+    with pytest.raises(CalibrationError, match=message):
+        load_calibration(path)
+
+
+@pytest.mark.parametrize("cut", [0, 1, 100, -2])
+def test_truncated_or_corrupt_files(tmp_path, cut):
+    text = default_calibration_path().read_text()
+    path = tmp_path / "cut.json"
+    path.write_text(text[:cut] if cut >= 0 else text[:cut] + "\x00garbage")
+    with pytest.raises(CalibrationError, match="not valid JSON|must be a JSON object"):
+        load_calibration(path)
+
+
+def test_missing_file():
+    with pytest.raises(CalibrationError, match="cannot read"):
+        load_calibration("/nonexistent/cal.json")
+
+
+@pytest.mark.parametrize(
+    "args,option",
+    [
+        (["calibrate", "--tech", "nope", "--out", "x.json"], "--tech"),
+        (["calibrate", "--out", "x.txt"], "--out"),
+        (["calibrate", "--out", "nofolder/x.json"], "--out"),
+        (["calibrate", "--temp-c", "1000", "--out", "x.json"], "--temp-c"),
+        (["calibrate"], "--out"),
+    ],
+)
+def test_calibrate_bad_input(args, option, tmp_path):
+    proc = run_cli(*args, cwd=tmp_path)
+    assert proc.returncode == 2
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and option in lines[0], proc.stderr
+    assert list(tmp_path.iterdir()) == []
