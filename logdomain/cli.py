@@ -76,8 +76,11 @@ def build_parser() -> argparse.ArgumentParser:
     _tech_options(netlist)
 
     simulate = sub.add_parser("simulate", help="simulate a block and compare with its law")
-    simulate.add_argument("block", choices=["nmos", "pmos", "multiplier"])
+    simulate.add_argument("block", choices=["nmos", "pmos", "multiplier", "learner"])
     _tech_options(simulate)
+    from .cmd_learner import add_learner_arguments
+
+    add_learner_arguments(simulate)
     simulate.add_argument("--json", action="store_true")
     simulate.add_argument("--plot", metavar="FILE.png", help="save a plot (PNG)")
 
@@ -146,6 +149,10 @@ def _cmd_doctor(args: argparse.Namespace) -> dict[str, Any]:
 def _cmd_simulate(args: argparse.Namespace) -> dict[str, Any]:
     from netlists.measure import fit_weak_inversion, iv_curve, multiplier_sweep
 
+    if args.block == "learner":
+        from .cmd_learner import simulate_learner
+
+        return simulate_learner(args)
     sim = _sim_params(args)
     params = _params(args.block, args)
     tech = get_technology(args.tech, corner=args.corner)

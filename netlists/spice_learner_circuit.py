@@ -1,0 +1,304 @@
+"""N-input log-domain learner at transistor level: continuous-time SGDr on chip.
+
+Signals are currents, ``I = I_u·v/v_scale`` (A), pseudo-differential: a value v is carried by
+two positive currents with ``I⁺ − I⁻ = I_u·v/v_scale``. The bench drives inputs and targets as
+PWL current sources (one-sided split with a floor I_f: ``I⁺ = I_f + I_u·max(v, 0)/s``, ``I⁻ =
+I_f + I_u·max(−v, 0)/s``), each sample held for T_s. Scales: ``s_x`` for x, ``s_w`` for w and
+``s_y = s_w·s_x`` for y and e (so that the products need no extra gain).
+
+Learning rule (derivation; all currents in A)::
+
+    weight cells (netlists.weight_cell, two product terms each):
+      τ dW_i⁺/dt = (e⁺X_i⁺ + e⁻X_i⁻)/I_u − λ_c W_i⁺,  τ dW_i⁻/dt = (e⁺X_i⁻ + e⁻X_i⁺)/I_u − λ_c W_i⁻
+    error split:  e⁺ = I_ce + E,  e⁻ = I_ce − E            (so e⁺ − e⁻ = 2E, e⁺ + e⁻ = 2I_ce)
+    ⇒ τ d(W⁺ − W⁻)/dt = 2E·(X⁺ − X⁻)/I_u − λ_c (W⁺ − W⁻)
+    with W⁺ − W⁻ = I_u w/s_w, X⁺ − X⁻ = I_u x/s_x, E = I_u e/(s_w s_x):
+      (τ s_x²/2) dw/dt = e·x − (λ_c s_x²/2)·w
+    ⇒ ideal τ_i = τ·s_x²/2, λ = λ_c·s_x²/2; η = T_s/τ_i.  Bias: τ = C·U_T/(κ·I_A), λ_c = I_λ/I_A.
+
+The common mode W⁺ + W⁻ obeys ``τ d(W⁺+W⁻)/dt = 2I_ce(X⁺+X⁻)/I_u − λ_c(W⁺+W⁻)``: it grows
+slowly (bounded by the L2 term) and leaves w unchanged; the fixed I_ce removes the positive
+feedback a raw (unnormalised) split would have.
+
+Error by KCL (products by translinear multipliers, sums by wiring)::
+
+    P = Σ_i (W_i⁺X_i⁺ + W_i⁻X_i⁻)/I_u,   Q = Σ_i (W_i⁺X_i⁻ + W_i⁻X_i⁺)/I_u,   ŷ-current = P − Q
+    E = Y − (P − Q) = (Y⁺ + Q) − (Y⁻ + P) = E_a − E_b
+
+Each product W·X/I_u is a 3-device multiplier (``mq*``): m3 is a copy of the weight's output
+device (gate on the state node vc, source s), m4 (gate on the shared I_u diode ``gu0``, source
+s) is forced to carry a copy of X by the feedback device mf. Since mw/m3 and the I_u diode/m4
+are the translinear pairs, ``I_m3 = X·W/I_u``. Outputs sink from node ``na`` (Q) or ``nb`` (P),
+where pMOS diodes ``mda``/``mdb`` supply E_a = Y⁺ + Q and E_b = Y⁻ + P (Y± are sinks there).
+pMOS copies of mda/mdb feed nMOS diodes ``mna``/``mnb``; the split nodes are pMOS diodes::
+
+    gep: mep carries I_ce + E_a (nMOS copy of mna, sink) − E_b (pMOS copy of mdb, source) = I_ce + E
+    gen: men carries I_ce + E_b − E_a = I_ce − E
+
+and pMOS copies of mep/men deliver e⁺/e⁻ into each product term of the weight cells. Copies
+of the input currents for the multipliers come from the bench (ideal copies of the stimulus).
+
+Nodes: ``vc{i}p``, ``vc{i}n`` states; read-outs: ``drain_current("w{i}pmw")`` = W_i⁺,
+``drain_current("mda","p")`` = Y⁺ + Q, ``drain_current("mdb","p")`` = Y⁻ + P.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import ClassVar
+
+import numpy as np
+
+from .errors import ParameterError
+from .netlist import Analysis, Netlist, NetlistBuilder
+from .params import Bound, Params
+from .technologies.base import Technology, thermal_voltage_v
+from .values import check_identifier, spice_number
+from .weight_cell import WeightCellParams, add_weight_cell
+
+__all__ = ["LearnerParams", "learner", "split_currents", "state_nodes", "cell_names"]
+
+_I = Bound(1e-13, 1e-7, "A")
+
+
+@dataclass(frozen=True, kw_only=True)
+class LearnerParams(Params):
+    """The N-input learner: scaling, hyperparameters (mapped to bias currents) and sizes.
+
+    Attributes
+    ----------
+    dim : number of inputs N (1…8).
+    eta : learning rate η = T_s/τ_i (dimensionless).
+    lam : weight decay λ of the ideal law (dimensionless).
+    t_hold_s : hold time T_s of each sample, s.
+    c_f : integrating capacitor of each weight cell, F (I_A follows from τ).
+    i_u_a : unit current I_u, A.
+    i_ce_a : error common mode I_ce, A (must exceed |E| = I_u·|e|/(s_w s_x) at all times).
+    i_floor_a : floor I_f of the one-sided input/target split, A.
+    i_w0_a : W⁺ = W⁻ at t = 0 (w = 0), A.
+    x_scale, w_scale : s_x, s_w (a value v ↦ I_u·v/s); targets and errors use s_w·s_x.
+    kappa : κ used for τ = C·U_T/(κ·I_A) (from the technology or measured on the output device).
+    temp_c : temperature for U_T, °C.
+    t_rise_s : transition time between samples, s.
+    w_m, l_m, w_out_m, l_out_m, w_p_m, l_p_m, w_fb_m, l_fb_m : device sizes as in
+        :class:`netlists.weight_cell.WeightCellParams`, m; ``w_e_m``/``l_e_m`` size the pMOS of
+        the error path, m.
+    v_ref_v, v_out_v, vdd_v : reference, read-out drain and supply voltages, V.
+    points_per_hold : output points per sample (also bounds the time step).
+    settle_holds : holds with x = 0, y = 0 before the stream (start-up of the loops; w stays 0
+        since every product term is then common mode), so sample k ends at (settle_holds + k + 1)·T_s.
+    """
+
+    dim: int = 4
+    eta: float = 0.01
+    lam: float = 1e-3
+    t_hold_s: float = 20e-3
+    c_f: float = 50e-12
+    i_u_a: float = 100e-12
+    i_ce_a: float = 100e-12
+    i_floor_a: float = 30e-12
+    i_w0_a: float = 25e-12
+    x_scale: float = 1.0
+    w_scale: float = 2.0
+    kappa: float = 0.7
+    temp_c: float = 27.0
+    t_rise_s: float = 100e-6
+    w_m: float = 5e-6
+    l_m: float = 1e-6
+    w_out_m: float = 5e-6
+    l_out_m: float = 1e-6
+    w_p_m: float = 2e-6
+    l_p_m: float = 2e-6
+    w_fb_m: float = 0.42e-6
+    l_fb_m: float = 16e-6
+    w_e_m: float = 4e-6
+    l_e_m: float = 2e-6
+    v_ref_v: float = 0.1
+    v_out_v: float = 0.35
+    vdd_v: float = 1.8
+    points_per_hold: int = 2
+    settle_holds: int = 1
+    _bounds: ClassVar[dict[str, Bound]] = {
+        "dim": Bound(1, 8, "", integer=True),
+        "eta": Bound(1e-6, 1.0, ""),
+        "lam": Bound(0.0, 10.0, ""),
+        "t_hold_s": Bound(1e-6, 10.0, "s"),
+        "c_f": Bound(1e-15, 1e-6, "F"),
+        "i_u_a": _I, "i_ce_a": _I, "i_floor_a": _I, "i_w0_a": _I,
+        "x_scale": Bound(0.1, 100.0, ""),
+        "w_scale": Bound(0.1, 100.0, ""),
+        "kappa": Bound(0.3, 1.0, ""),
+        "temp_c": Bound(-55.0, 150.0, "degC"),
+        "t_rise_s": Bound(1e-9, 1.0, "s"),
+        **{k: Bound(1e-7, 1e-3, "m") for k in ("w_m", "w_out_m", "w_p_m", "w_fb_m", "w_e_m")},
+        **{k: Bound(1.5e-7, 1e-3, "m") for k in ("l_m", "l_out_m", "l_p_m", "l_fb_m", "l_e_m")},
+        "v_ref_v": Bound(0.0, 1.0, "V"),
+        "v_out_v": Bound(0.0, 3.3, "V"),
+        "vdd_v": Bound(0.5, 3.3, "V"),
+        "points_per_hold": Bound(1, 1000, "", integer=True),
+        "settle_holds": Bound(0, 100, "", integer=True),
+    }
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if not self.t_rise_s < 0.5 * self.t_hold_s:
+            raise ParameterError(f"LearnerParams.t_rise_s must be < t_hold_s/2 ({0.5 * self.t_hold_s:g} s), got {self.t_rise_s!r}")
+        if self.i_a_a > 1e-6:
+            raise ParameterError(f"LearnerParams: eta={self.eta!r}, t_hold_s={self.t_hold_s!r}, c_f={self.c_f!r} give I_A={self.i_a_a:.3g} A > 1 uA")
+
+    # -- mapping of the ideal law onto the circuit ---------------------------------------------------
+    @property
+    def tau_ideal_s(self) -> float:
+        """τ_i = T_s/η of the ideal law, s."""
+        return self.t_hold_s / self.eta
+
+    @property
+    def tau_circuit_s(self) -> float:
+        """τ of the weight cells, 2τ_i/s_x², s."""
+        return 2.0 * self.tau_ideal_s / self.x_scale**2
+
+    @property
+    def lam_circuit(self) -> float:
+        """λ_c = 2λ/s_x² of the weight cells."""
+        return 2.0 * self.lam / self.x_scale**2
+
+    @property
+    def i_a_a(self) -> float:
+        """I_A = C·U_T/(κ·τ), A."""
+        return self.c_f * thermal_voltage_v(self.temp_c) / (self.kappa * self.tau_circuit_s)
+
+    @property
+    def i_lambda_a(self) -> float:
+        """I_λ = λ_c·I_A, A."""
+        return self.lam_circuit * self.i_a_a
+
+    @property
+    def y_scale(self) -> float:
+        return self.w_scale * self.x_scale
+
+    def cell_params(self) -> WeightCellParams:
+        """The weight cells' parameters (their own step-bench fields are unused here)."""
+        return WeightCellParams(
+            c_f=self.c_f, i_a_a=self.i_a_a, i_lambda_a=max(self.i_lambda_a, 1e-15), i_u_a=self.i_u_a,
+            w_m=self.w_m, l_m=self.l_m, w_p_m=self.w_p_m, l_p_m=self.l_p_m, w_out_m=self.w_out_m,
+            l_out_m=self.l_out_m, w_fb_m=self.w_fb_m, l_fb_m=self.l_fb_m, v_ref_v=self.v_ref_v,
+            v_out_v=self.v_out_v, vdd_v=self.vdd_v,
+        )
+
+    def weights_from_currents(self, w_plus_a: np.ndarray, w_minus_a: np.ndarray) -> np.ndarray:
+        """w = s_w·(W⁺ − W⁻)/I_u."""
+        return self.w_scale * (np.asarray(w_plus_a) - np.asarray(w_minus_a)) / self.i_u_a
+
+
+def split_currents(values: np.ndarray, scale: float, i_u_a: float, i_floor_a: float) -> tuple[np.ndarray, np.ndarray]:
+    """One-sided pseudo-differential split (A): I⁺ − I⁻ = I_u·v/scale, both ≥ I_f."""
+    v = np.asarray(values, dtype=float) * (i_u_a / scale)
+    return i_floor_a + np.maximum(v, 0.0), i_floor_a + np.maximum(-v, 0.0)
+
+
+def cell_names(dim: int) -> list[str]:
+    """Prefixes of the weight cells, ``w0p, w0n, w1p, …``."""
+    return [f"w{i}{s}" for i in range(dim) for s in ("p", "n")]
+
+
+def state_nodes(dim: int) -> list[str]:
+    return [f"vc{name[1:]}" for name in cell_names(dim)]
+
+
+def _pwl(nb: NetlistBuilder, name: str, p: str, n: str, values_a: np.ndarray, t_hold_s: float, t_rise_s: float) -> None:
+    """PWL current source ``p → n`` holding ``values_a[k]`` over sample k; continuation lines."""
+    nb._add(name, (p, n), "pwl(")  # noqa: SLF001 - the builder validates the name and nodes
+    pts = [(0.0, values_a[0])]
+    for k in range(1, len(values_a)):
+        if values_a[k] != values_a[k - 1]:
+            pts += [(k * t_hold_s, values_a[k - 1]), (k * t_hold_s + t_rise_s, values_a[k])]
+    body = [f"{spice_number(t)} {spice_number(v)}" for t, v in pts]
+    for j in range(0, len(body), 8):
+        nb.netlist.elements.append("+ " + " ".join(body[j:j + 8]))
+    nb.netlist.elements.append("+ )")
+
+
+def learner(tech: Technology, params: LearnerParams, x: np.ndarray, y: np.ndarray, v_c0_v: dict[str, float]) -> Netlist:
+    """Transistor-level learner driven by the stream (x_k, y_k); ``.tran`` over K holds.
+
+    Parameters
+    ----------
+    tech : technology. params : the learner (``dim`` must equal x.shape[1]).
+    x : inputs, shape (K, N), values scaled by ``x_scale``. y : targets, shape (K,).
+    v_c0_v : initial state voltages (node → V) for every node of :func:`state_nodes`; passed as
+        ``.ic`` (the DC operating point is solved with the states held, then released).
+    """
+    p = params
+    x = np.atleast_2d(np.asarray(x, dtype=float))
+    y = np.asarray(y, dtype=float).ravel()
+    if x.shape[1] != p.dim or x.shape[0] != y.shape[0] or x.shape[0] < 1:
+        raise ParameterError(f"learner: x must have shape (K, {p.dim}) and y shape (K,), got {x.shape} and {y.shape}")
+    if not (np.all(np.isfinite(x)) and np.all(np.isfinite(y))):
+        raise ParameterError("learner: x and y must be finite")
+    missing = set(state_nodes(p.dim)) - set(v_c0_v)
+    if missing:
+        raise ParameterError(f"learner: v_c0_v lacks {sorted(missing)}")
+    pad = np.zeros((p.settle_holds, p.dim))
+    x, y = np.vstack([pad, x]), np.concatenate([np.zeros(p.settle_holds), y])
+    cp = p.cell_params()
+    nb = NetlistBuilder(f"learner_{p.dim}", tech)
+    # ``uic`` start: every node but the states at 0 V; the supply ramps up over t_rise so that
+    # the first Newton solve starts from a consistent (all-off) state
+    nb._add("vdd", ("vdd", "0"), f"pwl(0 0 {spice_number(p.t_rise_s)} {spice_number(p.vdd_v)})")  # noqa: SLF001
+    nb.vsource("vref", "ref", "0", p.v_ref_v)
+    nb.vsource("vout", "out", "0", p.v_out_v)
+    loop = {"w_m": p.w_m, "l_m": p.l_m}
+    outd = {"w_m": p.w_out_m, "l_m": p.l_out_m}
+    pe = {"w_m": p.w_e_m, "l_m": p.l_e_m}
+    fb = {"w_m": p.w_fb_m, "l_m": p.l_fb_m, "role": "feedback"}
+    args = (p.t_hold_s, p.t_rise_s)
+    # shared I_u diode for the prediction multipliers
+    nb.isource("iu0", "vdd", "gu0", p.i_u_a)
+    nb.mos("mu0", "n", "gu0", "gu0", "ref", "0", **loop)
+    # inputs: a diode per half (gates for the weight cells) and two forced copies for the products
+    xs = {}
+    for i in range(p.dim):
+        xs[i, "p"], xs[i, "n"] = split_currents(x[:, i], p.x_scale, p.i_u_a, p.i_floor_a)
+        for s in ("p", "n"):
+            _pwl(nb, f"ix{i}{s}", "vdd", f"gx{i}{s}", xs[i, s], *args)
+            nb.mos(f"mx{i}{s}", "n", f"gx{i}{s}", f"gx{i}{s}", "ref", "0", **loop)
+    # weight cells: W⁺ ← (e⁺, x⁺), (e⁻, x⁻);  W⁻ ← (e⁺, x⁻), (e⁻, x⁺)
+    for i in range(p.dim):
+        for a, b in (("p", "n"), ("n", "p")):
+            pre = f"w{i}{a}"
+            terms = []
+            for e_gate, xs_half in (("gep", a), ("gen", b)):
+                node = f"{pre}ie{e_gate[-1]}"
+                nb.mos(f"{pre}mc{e_gate[-1]}", "p", node, e_gate, "vdd", "vdd", **pe)
+                terms.append((node, f"gx{i}{xs_half}"))
+            add_weight_cell(nb, cp, pre, vc=f"vc{i}{a}", terms=terms)
+            nb.netlist.elements[-1 - next(j for j, e in enumerate(reversed(nb.netlist.elements)) if e.startswith(f"c{pre}w "))] += f" ic={spice_number(v_c0_v[f'vc{i}{a}'])}"
+    # products: W_i^a·X_i^b/I_u into P (a == b, node nb) or Q (a != b, node na)
+    for i in range(p.dim):
+        for a in ("p", "n"):
+            for b in ("p", "n"):
+                q = f"q{i}{a}{b}"
+                _pwl(nb, f"i{q}", "vdd", f"{q}c", xs[i, b], *args)
+                nb.mos(f"{q}m4", "n", f"{q}c", "gu0", f"{q}s", "0", **loop)
+                nb.mos(f"{q}mf", "n", f"{q}s", f"{q}c", "0", "0", **fb)
+                nb.mos(f"{q}m3", "n", "nb" if a == b else "na", f"vc{i}{a}", f"{q}s", "0", **outd)
+    # error formation and split
+    y_p, y_n = split_currents(y, p.y_scale, p.i_u_a, p.i_floor_a)
+    _pwl(nb, "iyp", "na", "0", y_p, *args)
+    _pwl(nb, "iyn", "nb", "0", y_n, *args)
+    nb.mos("mda", "p", "na", "na", "vdd", "vdd", **pe)
+    nb.mos("mdb", "p", "nb", "nb", "vdd", "vdd", **pe)
+    nb.mos("mca", "p", "ma", "na", "vdd", "vdd", **pe)
+    nb.mos("mcb", "p", "mb", "nb", "vdd", "vdd", **pe)
+    nb.mos("mna", "n", "ma", "ma", "0", "0", **loop)
+    nb.mos("mnb", "n", "mb", "mb", "0", "0", **loop)
+    for side, sink, source in (("p", "ma", "nb"), ("n", "mb", "na")):
+        node = f"ge{side}"
+        nb.isource(f"ice{side}", node, "0", p.i_ce_a)
+        nb.mos(f"mk{side}", "n", node, sink, "0", "0", **loop)
+        nb.mos(f"ms{side}", "p", node, source, "vdd", "vdd", **pe)
+        nb.mos(f"me{side}", "p", node, node, "vdd", "vdd", **pe)
+    k = x.shape[0]
+    step = p.t_hold_s / p.points_per_hold
+    nb.analysis(Analysis("tran", step=step, stop=k * p.t_hold_s, max_step=step, uic=True))
+    return nb.build()
