@@ -1,7 +1,7 @@
 """Throughput of the analog learner: weight updates per second and how cost scales.
 
 Prints one JSON object on stdout: ``updates_per_s`` (dies × weights × samples / s for 1000 dies ×
-64 weights, full plausible calibration, float32 and float64) and ``scaling_slope`` (largest
+64 weights, the shipped sky130 calibration, float32 and float64) and ``scaling_slope`` (largest
 log-log slope of run time vs dies, weights and samples; 1 = linear).
 
 Usage: ``python benchmarks/bench_train.py [--quick] [--substeps N]``
@@ -19,21 +19,13 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from calibration.schema import BlockFit, Calibration, DeviceFit, MismatchFit, Provenance  # noqa: E402
+from calibration.schema import load_default_calibration  # noqa: E402
 from logdomain.analog import AnalogModel, sgdr_analog  # noqa: E402
 
 
-def plausible_model(bits: int = 8) -> AnalogModel:
-    dev = DeviceFit(i_spec_sq_a=2e-7, n=1.3, vt0_v=0.45, sigma_dibl=0.02, tcv_v_per_k=1e-3, bex=-1.5, rms_log_error=0.02)
-    cal = Calibration(
-        provenance=Provenance(technology="sky130", corner="tt", temp_c=27.0, ngspice_version="42", command="bench", created="-"),
-        devices={"n": dev, "p": dev},
-        blocks=BlockFit(multiplier_gain=1.04, multiplier_offset_a=2e-12, multiplier_nonlinearity=0.02, multiplier_rms_error=0.01,
-                        i_unit_a=1e-9, tau_s=1e-6, tau_rel_error=0.05, lam_eff=0.01, leak_a=1e-12, update_asymmetry=0.03,
-                        i_w_min_a=1e-12, i_w_max_a=2e-9, noise_rel=0.01, cell_rms_error=0.01),
-        mismatch=MismatchFit(a_vt_n_v_m=5e-9, a_vt_p_v_m=5e-9, device_w_m=2e-6, device_l_m=2e-6, gain_sigma=0.05, samples=200),
-    )
-    return AnalogModel.from_calibration(cal, bits=bits)
+def shipped_model(bits: int = 8) -> AnalogModel:
+    """The block model of the shipped sky130 tt calibration (all its non-idealities on)."""
+    return AnalogModel.from_calibration(load_default_calibration(), bits=bits)
 
 
 def timed(model: AnalogModel, dies: int, weights: int, samples: int, substeps: int, dtype, repeat: int = 2) -> float:
@@ -58,8 +50,8 @@ def main() -> None:
     parser.add_argument("--substeps", type=int, default=1, help="substeps per hold (default 1)")
     args = parser.parse_args()
     samples = 100 if args.quick else 400
-    full = plausible_model()
-    out: dict = {"dies": 1000, "weights": 64, "samples": samples, "substeps": args.substeps, "model": "plausible calibration, 8 bits"}
+    full = shipped_model()
+    out: dict = {"dies": 1000, "weights": 64, "samples": samples, "substeps": args.substeps, "model": "shipped sky130 tt calibration, 8 bits"}
     rates = {}
     for label, model in (("full", full), ("full_linear_multiplier", full.replace(nonlinearity=0.0)), ("ideal", AnalogModel())):
         for dtype in (np.float32, np.float64):

@@ -129,48 +129,71 @@ class Engine:
         self.command("destroy all")
         self.command("remcirc")
 
+    # -- shared steps of a run -------------------------------------------------------------------
+    def _load_checked(self, text: str, init_commands: list[str], log: list[str]) -> dict[str, Any] | None:
+        """Send init commands and load ``text``; a parse failure is returned as a reply."""
+        for command in init_commands:
+            log += self.command(command)
+        load_out = self._load(text)
+        log += load_out
+        parse_errors = [l for l in load_out if PARSE_ERROR_PATTERNS.search(l) and not BENIGN_PATTERNS.search(l)]
+        if parse_errors or "circuit not parsed" in " ".join(load_out).lower():
+            message = parse_errors[0] if parse_errors else "circuit not parsed"
+            return {"status": "netlist_error", "message": message, "log": "\n".join(log)}
+        return None
+
+    def _run_and_collect(self, log: list[str], keep: list[str] | None = None, destroy: bool = False) -> dict[str, Any]:
+        """``run`` the loaded circuit and classify the outcome (vectors, or why there are none).
+
+        A result is refused when ngspice reports an abort, a vector is non-finite, or a value
+        is unphysical (a "solution" at ngspice's limits, e.g. 1e15 V, is garbage, not a result).
+        """
+        before = set(self._plot_names())
+        run_out = self.command("run")
+        log += run_out
+        new_plots = [p for p in self._plot_names() if p not in before and p != "const"]
+        errors = [l for l in run_out if ERROR_PATTERNS.search(l) and not BENIGN_PATTERNS.search(l)]
+
+        def fail(message: str) -> dict[str, Any]:
+            return {"status": "sim_error", "message": message, "log": "\n".join(log)}
+
+        if not new_plots:
+            return fail(errors[0] if errors else "ngspice produced no results")
+        try:
+            vectors = self._vectors(new_plots[0])
+        finally:
+            if destroy:
+                self.command(f"destroy {new_plots[0]}")
+        if keep is not None:
+            missing = [k for k in keep if k not in vectors]
+            if missing and vectors:
+                return fail(f"no vector(s) {missing[:3]}; have {sorted(vectors)[:20]}")
+            vectors = {k: vectors[k] for k in keep if k in vectors}
+        aborted = [l for l in errors if re.search(r"aborted|timestep too small|singular|no convergence|failed", l, re.I)]
+        if aborted or not vectors:
+            return fail((aborted or ["empty result"])[0])
+        bad = [k for k, v in vectors.items() if not np.all(np.isfinite(v))]
+        if bad:
+            return fail(f"non-finite values in {bad[:3]}")
+        huge = [k for k, v in vectors.items() if not np.iscomplexobj(v) and np.max(np.abs(v)) > UNPHYSICAL_LIMIT]
+        if huge:
+            return fail(f"unphysical values (|x| > {UNPHYSICAL_LIMIT:g}) in {huge[:3]}")
+        return {"status": "ok", "vectors": vectors, "plot": new_plots[0], "log": "\n".join(log)}
+
     # -- one run ---------------------------------------------------------------------------------
     def run(self, text: str, init_commands: list[str]) -> dict[str, Any]:
         """Load ``text``, run its analyses, return vectors or a classified failure."""
         started = time.perf_counter()
         log: list[str] = []
         try:
-            for command in init_commands:
-                log += self.command(command)
-            load_out = self._load(text)
-            log += load_out
-            parse_errors = [l for l in load_out if PARSE_ERROR_PATTERNS.search(l) and not BENIGN_PATTERNS.search(l)]
-            if parse_errors or "circuit not parsed" in " ".join(load_out).lower():
-                return {"status": "netlist_error", "message": parse_errors[0] if parse_errors else "circuit not parsed", "log": "\n".join(log)}
-            before = set(self._plot_names())
-            run_out = self.command("run")
-            log += run_out
-            after = self._plot_names()
-            new_plots = [p for p in after if p not in before and p != "const"]
-            errors = [l for l in run_out if ERROR_PATTERNS.search(l) and not BENIGN_PATTERNS.search(l)]
-            if not new_plots:
-                return {"status": "sim_error", "message": errors[0] if errors else "ngspice produced no results", "log": "\n".join(log)}
-            vectors = self._vectors(new_plots[0])
-            aborted = [l for l in errors if re.search(r"aborted|timestep too small|singular|no convergence|failed", l, re.I)]
-            if aborted or not vectors:
-                return {"status": "sim_error", "message": (aborted or ["empty result"])[0], "log": "\n".join(log)}
-            bad = [k for k, v in vectors.items() if not np.all(np.isfinite(v))]
-            if bad:
-                return {"status": "sim_error", "message": f"non-finite values in {bad[:3]}", "log": "\n".join(log)}
-            # A "solution" at ngspice's voltage limits (e.g. 1e15 V) is garbage, not a result.
-            huge = [k for k, v in vectors.items() if np.iscomplexobj(v) is False and np.max(np.abs(v)) > UNPHYSICAL_LIMIT]
-            if huge:
-                return {"status": "sim_error", "message": f"unphysical values (|x| > {UNPHYSICAL_LIMIT:g}) in {huge[:3]}", "log": "\n".join(log)}
-            return {
-                "status": "ok",
-                "vectors": vectors,
-                "plot": new_plots[0],
-                "log": "\n".join(log),
-                "elapsed_s": time.perf_counter() - started,
-            }
+            failed = self._load_checked(text, init_commands, log)
+            if failed:
+                return failed
+            reply = self._run_and_collect(log)
+            reply["elapsed_s"] = time.perf_counter() - started
+            return reply
         finally:
             self.cleanup()
-
 
     # -- sweeps: load once, change values, run many times ------------------------------------------
     def load(self, text: str, init_commands: list[str]) -> dict[str, Any]:
@@ -178,14 +201,10 @@ class Engine:
         self.cleanup()
         self._sweep_state: tuple | None = None
         log: list[str] = []
-        for command in init_commands:
-            log += self.command(command)
-        load_out = self._load(text)
-        log += load_out
-        parse_errors = [l for l in load_out if PARSE_ERROR_PATTERNS.search(l) and not BENIGN_PATTERNS.search(l)]
-        if parse_errors or "circuit not parsed" in " ".join(load_out).lower():
+        failed = self._load_checked(text, init_commands, log)
+        if failed:
             self.cleanup()
-            return {"status": "netlist_error", "message": parse_errors[0] if parse_errors else "circuit not parsed", "log": "\n".join(log)}
+            return failed
         return {"status": "ok", "log": "\n".join(log)}
 
     def point(self, request: dict[str, Any]) -> dict[str, Any]:
@@ -214,33 +233,10 @@ class Engine:
         if setup_errors:
             self._sweep_state = None
             return {"status": "sim_error", "message": setup_errors[0], "log": "\n".join(log)}
-        before = set(self._plot_names())
-        run_out = self.command("run")
-        log += run_out
-        new_plots = [p for p in self._plot_names() if p not in before and p != "const"]
-        errors = [l for l in run_out if ERROR_PATTERNS.search(l) and not BENIGN_PATTERNS.search(l)]
-        if not new_plots:
-            return {"status": "sim_error", "message": errors[0] if errors else "ngspice produced no results", "log": "\n".join(log)}
-        try:
-            vectors = self._vectors(new_plots[0])
-        finally:
-            self.command(f"destroy {new_plots[0]}")
-        keep = request.get("keep")
-        if keep is not None:
-            missing = [k for k in keep if k not in vectors]
-            if missing and vectors:
-                return {"status": "sim_error", "message": f"no vector(s) {missing[:3]}; have {sorted(vectors)[:20]}", "log": "\n".join(log)}
-            vectors = {k: vectors[k] for k in keep if k in vectors}
-        aborted = [l for l in errors if re.search(r"aborted|timestep too small|singular|no convergence|failed", l, re.I)]
-        if aborted or not vectors:
-            return {"status": "sim_error", "message": (aborted or ["empty result"])[0], "log": "\n".join(log)}
-        bad = [k for k, v in vectors.items() if not np.all(np.isfinite(v))]
-        if bad:
-            return {"status": "sim_error", "message": f"non-finite values in {bad[:3]}", "log": "\n".join(log)}
-        huge = [k for k, v in vectors.items() if not np.iscomplexobj(v) and np.max(np.abs(v)) > UNPHYSICAL_LIMIT]
-        if huge:
-            return {"status": "sim_error", "message": f"unphysical values (|x| > {UNPHYSICAL_LIMIT:g}) in {huge[:3]}", "log": "\n".join(log)}
-        return {"status": "ok", "vectors": vectors, "log": "\n".join(log), "elapsed_s": time.perf_counter() - started}
+        reply = self._run_and_collect(log, keep=request.get("keep"), destroy=True)
+        reply.pop("plot", None)
+        reply["elapsed_s"] = time.perf_counter() - started
+        return reply
 
 
 def worker_main(reader, writer) -> None:  # pragma: no cover - runs in a child process
