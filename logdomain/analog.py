@@ -9,8 +9,11 @@ The learner integrates the continuous SGDr law of DESIGN.md §2–3 through mode
     w_i ∈ [−w_max, w_max]                                (range of the cell's output current)
 
 All signals are dimensionless values ``v = I/I_u`` (I_u = ``blocks.i_unit_a``), so the
-calibration's currents are divided by I_u: offset ``o = multiplier_offset_a/I_u``, leak
-``ℓ = leak_a/I_u``, ``w_max = i_w_max_a/I_u``. ``η = T_s/τ`` is the programmed ratio; the realised
+calibration's currents are divided by I_u: offset ``o = multiplier_offset_a/multiplier_i_unit_a``,
+``w_max = i_w_max_a/I_u``. The calibrated cell leak ``leak_a`` is *not* mapped: in the
+pseudo-differential learner both halves leak alike, ``τ dw±/dt = P± − λw± − ℓ``, and ℓ cancels
+in ``w = w⁺ − w⁻`` (the SPICE learner confirms it: a model with the leak is further from SPICE
+than one without). ``leak`` stays available for single-ended studies. ``η = T_s/τ`` is the programmed ratio; the realised
 ``τ = τ_design (1 + tau_rel_error)`` and each weight cell's τ scatters with its bias device.
 
 Per die, every multiplier and every integrator bias device gets an independent gain
@@ -144,7 +147,7 @@ class AnalogModel:
         lam_scale = b.lam_eff / (lam_design or b.lam_design)
         return cls(multiplier_gain=b.multiplier_gain, offset=b.multiplier_offset_a / b.multiplier_i_unit_a,
                    nonlinearity=b.multiplier_nonlinearity, tau_scale=1.0 + b.tau_rel_error,
-                   lam_scale=lam_scale, leak=b.leak_a / b.i_unit_a,
+                   lam_scale=lam_scale, leak=0.0,  # cancels in w = w⁺ − w⁻ (module docstring)
                    asymmetry=b.update_asymmetry, w_max=b.i_w_max_a / b.i_unit_a,
                    gain_sigma=m.gain_sigma, noise_rel=b.noise_rel, bits=bits)  # fmt: skip
 

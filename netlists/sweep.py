@@ -456,7 +456,7 @@ def sweep(
     order = sorted(todo, key=lambda i: (list(specs).index(groups[i]),
                                         tuple(sorted((k, v) for k, v in normalized[i].items() if k in circuits[groups[i]].params)),
                                         normalized[i]["mc_seed"], normalized[i]["temp_c"], i))
-    size = chunk_size or max(1, min(32, math.ceil(len(todo) / 16)))
+    size = chunk_size or max(1, min(256, math.ceil(len(todo) / 4)))
     chunks: list[list[int]] = []
     for i in order:
         if chunks and len(chunks[-1]) < size and groups[chunks[-1][0]] == groups[i]:

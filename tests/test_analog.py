@@ -155,7 +155,8 @@ def test_quantize_midtread_saturating():
 
 def test_from_calibration_maps_fields():
     m = AnalogModel.from_calibration(plausible_calibration(), bits=10)
-    assert m.offset == pytest.approx(2e-3) and m.w_max == pytest.approx(2.0) and m.leak == pytest.approx(1e-3)
+    # the cell leak is common to w⁺ and w⁻ and cancels in w: not mapped (see logdomain.analog)
+    assert m.offset == pytest.approx(2e-3) and m.w_max == pytest.approx(2.0) and m.leak == 0.0
     assert m.tau_scale == pytest.approx(1.05) and m.gain_sigma == 0.05 and m.bits == 10
     assert AnalogModel.from_calibration(plausible_calibration(), lam_design=0.005).lam_scale == pytest.approx(2.0)
 
@@ -183,7 +184,9 @@ def test_float32_close_to_float64(task):
     model = AnalogModel.from_calibration(plausible_calibration())
     w64 = _run(task, model, dies=2)
     w32 = sgdr_analog(task.x_train, task.y_train, model, 0.1, 1e-3, epochs=3, dies=2, dtype=np.float32).weights
-    assert np.abs(w32 - w64).max() < 1e-4
+    # float32 (used for throughput) accumulates ~(updates)·eps ≈ 2000·6e-8 ≈ 1e-4 of rounding; it
+    # must stay below half an LSB at the finest resolution the toolkit studies (12 bits: 2^-12)
+    assert np.abs(w32 - w64).max() < 2.0**-12
 
 
 # -------------------------------------------------------------------------- estimator contract
