@@ -73,7 +73,7 @@ def eta_lam_heatmap(result: CompareResult) -> Figure:
 def error_budget(result: CompareResult) -> Figure:
     """Horizontal bars: ``nmse_vs_ideal`` (%) with one non-ideality on at a time (10–90 % whiskers)."""
     rows = result.budget
-    names = [r["name"] + ("" if r["active"] else " (ideal in calibration)") for r in rows]
+    names = [r["name"] + ("" if r["active"] else " (not in this model)") for r in rows]
     med = np.array([100 * r["median"] for r in rows])
     err = np.array([[100 * (r["median"] - r["p10"]), 100 * (r["p90"] - r["median"])] for r in rows]).T
     floor = max(med[med > 0].min() / 10, 1e-12) if np.any(med > 0) else 1e-12

@@ -34,8 +34,28 @@ def render_markdown(summary: dict[str, Any]) -> str:
     """The human-readable report (percentages for people, fractions stay in JSON)."""
     s, cfg, task = summary, summary["config"], summary["task"]
     d = s["nmse_vs_ideal_dies"]
+    cal = s.get("calibration") or {}
+    reference = 0.0087  # published figure for this kind of circuit (the toolkit's target)
+    side = "within" if s["nmse_vs_ideal"] < reference else "outside"
+    delta = s["analog"]["test_mse"] - s["ideal"]["test_mse"]
+    verdict = (
+        f"**Verdict:** the analog learner's predictions land {_pct(s['nmse_vs_ideal'])} from ideal SGDr — "
+        f"{side} the {_pct(reference)} reference — and its test MSE is {_num(s['analog']['test_mse'])} "
+        f"against {_num(s['ideal']['test_mse'])} ({'+' if delta >= 0 else ''}{100 * delta / s['ideal']['test_mse']:.1f} %)."
+    )
+    ran = (
+        f"What ran: the behavioural learner on calibration `{cal.get('technology', '?')}` "
+        f"{cal.get('corner', '')} at {cal.get('temp_c', '?')} °C (made {cal.get('created', '?')} by "
+        f"`{cal.get('command', '?')}`, ngspice {cal.get('ngspice_version', '?')}), {cfg['dies']} dies, seed {cfg['seed']}."
+        if cal
+        else f"What ran: the behavioural learner on a calibration without provenance, {cfg['dies']} dies, seed {cfg['seed']}."
+    )
     lines = [
         f"# Analog vs ideal SGDr — {task['name']}",
+        "",
+        verdict,
+        "",
+        ran,
         "",
         f"**nmse_vs_ideal = {_pct(s['nmse_vs_ideal'])}** (mean over {cfg['dies']} dies; median "
         f"{_pct(d['median'])}, 10–90 % {_pct(d['p10'])}–{_pct(d['p90'])}), on the {s['evaluated_on']} rows.",
@@ -57,7 +77,7 @@ def render_markdown(summary: dict[str, Any]) -> str:
         "|---|---|---|",
     ]
     for row in s["error_budget"]:
-        name = row["name"] if row["active"] else f"{row['name']} (ideal in calibration)"
+        name = row["name"] if row["active"] else f"{row['name']} (not in this model)"
         lines.append(f"| {name} | {_pct(row['median'])} | {_pct(row['p10'])}–{_pct(row['p90'])} |")
     lines += ["", "## Block model", "", "| parameter | value |", "|---|---|"]
     lines += [f"| {k} | {v} |" for k, v in s["model"].items()]
