@@ -1,0 +1,45 @@
+"""The README's two commands and its Python example, copied verbatim from the README and run."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+README = (ROOT / "README.md").read_text()
+
+
+def _blocks(language: str) -> list[str]:
+    return re.findall(rf"```{language}\n(.*?)```", README, re.DOTALL)
+
+
+def test_readme_opens_with_exactly_the_two_commands():
+    first = _blocks("bash")[0]
+    assert README.index("```bash") < README.index("\n## ")  # before any section
+    assert first.strip().splitlines() == ["make demo", "make test"]
+
+
+def test_readme_python_example_runs(tmp_path):
+    marker = README.index("<!-- README-EXAMPLE -->")
+    example = re.search(r"```python\n(.*?)```", README[marker:], re.DOTALL).group(1)
+    assert len([l for l in example.splitlines() if l.strip()]) <= 16
+    script = tmp_path / "example.py"
+    script.write_text(example)
+    proc = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=600, cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert "I_out = " in proc.stdout and "test R²" in proc.stdout
+
+
+def test_make_demo_writes_the_report():
+    """`make demo` is the main job: it must produce the report (set-up is idempotent)."""
+    proc = subprocess.run(["make", "demo"], capture_output=True, text=True, timeout=900, cwd=ROOT)
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
+    summary = json.loads((ROOT / "report" / "summary.json").read_text())
+    assert 0 <= summary["nmse_vs_ideal"] < 1
+    report = (ROOT / "report" / "report.md").read_text()
+    assert report.startswith("# Analog vs ideal SGDr") and "**Verdict:**" in report
+    for png in ("learning_curves.png", "nmse_vs_bits.png", "heatmap_eta_lambda.png", "error_budget.png"):
+        assert (ROOT / "report" / png).stat().st_size > 10_000
