@@ -99,25 +99,35 @@ def cell_range(
 ) -> tuple[float, float, list[dict]]:
     """(i_w_min_a, i_w_max_a, per-point records): rest currents where the cell obeys its law.
 
-    The rest current P/λ is moved by scaling I_x (and its step) by each factor; a point is
-    good when the DC rest value is within ``tolerance`` of the law and all signal devices are
-    in weak inversion and saturated.
+    The rest current P/λ is moved by scaling I_x (and its step) by each factor; a point is good
+    when all signal devices are in weak inversion and saturated and its DC rest value keeps the
+    gain the cell has at the nominal point (factor 1, where τ and λ_eff are fitted) within
+    ``tolerance`` — a constant gain error is part of the calibrated law, leaving it is not.
     """
     simulator = simulator or get_simulator()
     p = params or WeightCellParams()
-    records, good = [], []
-    for factor in factors:
+    if 1.0 not in factors:
+        raise ValueError("cell_range needs the nominal point: factors must contain 1.0")
+    records: dict[float, dict] = {}
+    for factor in sorted(factors, key=lambda f: f != 1.0):  # the nominal point first
         q = p.replace(i_x_a=p.i_x_a * factor, i_x_step_a=p.i_x_step_a * factor, points=200)
         try:
             r = weight_cell_response(tech, q, sim=sim, simulator=simulator)
             err = r.i_rest_a / r.i_rest_ideal_a - 1.0
-            ok = abs(err) <= tolerance and r.regions_ok
-            records.append({"i_rest_ideal_a": r.i_rest_ideal_a, "rest_error": err, "regions_ok": r.regions_ok, "ok": ok})
+            records[factor] = {"i_rest_ideal_a": r.i_rest_ideal_a, "rest_error": err, "regions_ok": r.regions_ok}
         except SimulationError as exc:
-            ok = False
-            records.append({"i_rest_ideal_a": q.steady_state_a(), "error": str(exc).splitlines()[0], "ok": False})
-        if ok:
-            good.append(q.steady_state_a())
+            records[factor] = {"i_rest_ideal_a": q.steady_state_a(), "error": str(exc).splitlines()[0], "regions_ok": False}
+    nominal = records[1.0].get("rest_error")
+    good = []
+    for factor in factors:
+        rec = records[factor]
+        rec["ok"] = bool(
+            nominal is not None and "rest_error" in rec and rec["regions_ok"]
+            and abs((1.0 + rec["rest_error"]) / (1.0 + nominal) - 1.0) <= tolerance
+        )
+        if rec["ok"]:
+            good.append(rec["i_rest_ideal_a"])
     if not good:
         raise SimulationError("weight cell obeys its law at none of the tested rest currents")
+    records = [records[f] for f in factors]  # type: ignore[assignment]
     return float(min(good)), float(max(good)), records
