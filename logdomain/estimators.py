@@ -1,4 +1,4 @@
-"""scikit-learn estimator wrapping the ideal SGDr learners of :mod:`logdomain.ideal`."""
+"""scikit-learn estimators: ideal SGDr (:mod:`logdomain.ideal`) and the analog learner (:mod:`logdomain.analog`)."""
 
 from __future__ import annotations
 
@@ -24,7 +24,82 @@ from .ideal import sgdr_continuous_zoh, sgdr_discrete
 __all__ = ["SGDrRegressor", "AnalogSGDRegressor"]
 
 
-class SGDrRegressor(RegressorMixin, BaseEstimator):
+class _StreamRegressor(RegressorMixin, BaseEstimator):
+    """Shared estimator contract of the SGDr learners.
+
+    Rows are learned in the order given; ``fit`` starts from ``w = 0`` for ``epochs`` passes,
+    ``partial_fit`` continues with one pass (consecutive chunks equal one pass over the stream),
+    ``predict`` returns ``wᵀx + b``. Subclasses implement :meth:`_train`, which returns the
+    (intercept-augmented) weights after the passes.
+    """
+
+    def _train(self, X: NDArray, y: NDArray, *, reset: bool, epochs: int) -> NDArray:  # pragma: no cover
+        raise NotImplementedError
+
+    def _learn(self, X: ArrayLike, y: ArrayLike, *, reset: bool, epochs: int):
+        """The one training loop shared by :meth:`fit` and :meth:`partial_fit`."""
+        X, y = validate_data(self, X, y, reset=reset, y_numeric=True, dtype=np.float64)
+        if self.fit_intercept:
+            X = np.column_stack([X, np.ones(X.shape[0])])
+        w = self._train(X, y, reset=reset, epochs=epochs)
+        if self.fit_intercept:
+            self.coef_, self.intercept_ = w[:-1], float(w[-1])
+        else:
+            self.coef_, self.intercept_ = w, 0.0
+        self.n_iter_ = epochs
+        self.t_ = (0 if reset else self.t_) + epochs * X.shape[0]
+        return self
+
+    def _initial_weights(self) -> NDArray:
+        """Current weights with the intercept appended when it is learned."""
+        return np.append(self.coef_, self.intercept_) if self.fit_intercept else self.coef_
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X: ArrayLike, y: ArrayLike):
+        """Learn from ``w = 0`` with ``epochs`` in-order passes over ``(X, y)``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Inputs (dimensionless, circuit units), one row per sample, processed in order.
+        y : array-like of shape (n_samples,)
+            Targets.
+
+        Returns
+        -------
+        self
+            The fitted estimator.
+        """
+        return self._learn(X, y, reset=True, epochs=self.epochs)
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def partial_fit(self, X: ArrayLike, y: ArrayLike):
+        """One in-order pass over ``(X, y)``, continuing from the current weights.
+
+        The first call starts from ``w = 0``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Inputs, with the same features as in earlier calls.
+        y : array-like of shape (n_samples,)
+            Targets.
+
+        Returns
+        -------
+        self
+            The updated estimator.
+        """
+        return self._learn(X, y, reset=not hasattr(self, "coef_"), epochs=1)
+
+    def predict(self, X: ArrayLike) -> NDArray[np.float64]:
+        """Predict ``wᵀx + b`` for each row of ``X`` (shape (n_samples,))."""
+        check_is_fitted(self)
+        X = validate_data(self, X, reset=False, dtype=np.float64)
+        return X @ self.coef_ + self.intercept_
+
+
+class SGDrRegressor(_StreamRegressor):
     """Linear regression ``y = wᵀx`` learned by (ideal) SGD regression with weight decay.
 
     Rows are processed in the order given (no shuffling), starting from ``w = 0``, for ``epochs``
@@ -125,16 +200,8 @@ class SGDrRegressor(RegressorMixin, BaseEstimator):
         self.fit_intercept = fit_intercept
         self.step_cap = step_cap
 
-    def _learn(self, X: NDArray, y: NDArray, *, reset: bool, epochs: int) -> SGDrRegressor:
-        """The one training loop shared by :meth:`fit` and :meth:`partial_fit`."""
-        X, y = validate_data(self, X, y, reset=reset, y_numeric=True, dtype=np.float64)
-        if self.fit_intercept:
-            X = np.column_stack([X, np.ones(X.shape[0])])
-        w0 = None
-        if not reset:
-            w0 = self.coef_
-            if self.fit_intercept:
-                w0 = np.append(w0, self.intercept_)
+    def _train(self, X: NDArray, y: NDArray, *, reset: bool, epochs: int) -> NDArray:
+        w0 = None if reset else self._initial_weights()
         n_capped = 0
         if self.mode == "discrete":
             if self.step_cap is not None:
@@ -147,89 +214,27 @@ class SGDrRegressor(RegressorMixin, BaseEstimator):
                     "step was reduced (plain SGDr would overshoot or diverge). Scale the inputs "
                     "to about [-1, 1] or lower eta to run plain SGDr.",
                     UserWarning,
-                    stacklevel=4,
+                    stacklevel=5,
                 )
-            w = sgdr_discrete(
-                X, y, self.eta, self.lam, epochs=epochs, w0=w0, step_cap=self.step_cap
-            )
+            w = sgdr_discrete(X, y, self.eta, self.lam, epochs=epochs, w0=w0, step_cap=self.step_cap)
         else:
             t_hold_s = self.eta * self.tau_s
             w = sgdr_continuous_zoh(X, y, self.tau_s, t_hold_s, self.lam, epochs=epochs, w0=w0)
-        if self.fit_intercept:
-            self.coef_, self.intercept_ = w[:-1], float(w[-1])
-        else:
-            self.coef_, self.intercept_ = w, 0.0
-        self.n_iter_ = epochs
-        self.t_ = (0 if reset else self.t_) + epochs * X.shape[0]
         self.t_hold_s_ = float(self.eta * self.tau_s)
         self.n_step_capped_ = n_capped
-        return self
-
-    @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X: ArrayLike, y: ArrayLike) -> SGDrRegressor:
-        """Learn from scratch (``w = 0``) with ``epochs`` in-order passes over ``(X, y)``.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            Inputs (dimensionless), one row per sample, processed in order.
-        y : array-like of shape (n_samples,)
-            Targets.
-
-        Returns
-        -------
-        self : SGDrRegressor
-            The fitted estimator.
-        """
-        return self._learn(X, y, reset=True, epochs=self.epochs)
-
-    @_fit_context(prefer_skip_nested_validation=True)
-    def partial_fit(self, X: ArrayLike, y: ArrayLike) -> SGDrRegressor:
-        """One in-order pass over ``(X, y)``, continuing from the current weights.
-
-        The first call starts from ``w = 0``. Successive calls on consecutive chunks of a stream
-        give exactly the weights of one pass over the whole stream.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            Inputs, with the same features as in earlier calls.
-        y : array-like of shape (n_samples,)
-            Targets.
-
-        Returns
-        -------
-        self : SGDrRegressor
-            The updated estimator.
-        """
-        return self._learn(X, y, reset=not hasattr(self, "coef_"), epochs=1)
-
-    def predict(self, X: ArrayLike) -> NDArray[np.float64]:
-        """Predict ``wᵀx + b`` for each row of ``X``.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            Inputs with the features seen in fit.
-
-        Returns
-        -------
-        y_pred : ndarray of shape (n_samples,)
-            Predictions.
-        """
-        check_is_fitted(self)
-        X = validate_data(self, X, reset=False, dtype=np.float64)
-        return X @ self.coef_ + self.intercept_
+        return w
 
 
-class AnalogSGDRegressor(RegressorMixin, BaseEstimator):
+class AnalogSGDRegressor(_StreamRegressor):
     """Linear regression learned by the behavioural analog SGDr learner of :mod:`logdomain.analog`.
 
     Integrates ``τ dw/dt = e·x − λw`` through the fitted blocks of a calibration (multiplier
     gain, offset and nonlinearity, τ error, leakage, up/down asymmetry, weight range, per-die
     mismatch, noise, finite resolution), each row held for ``T_s = η τ``, rows in order from
     ``w = 0``. Inputs and targets are expected in circuit units (about [−1, 1]); with ``bits``
-    set they are quantized and saturate at ±1.
+    set they are quantized and saturate at ±1. ``partial_fit`` continues from the analog state:
+    without noise, consecutive chunks give exactly one pass over the stream (the dies keep their
+    mismatch; noise draws restart with ``seed`` in every call).
 
     Parameters
     ----------
@@ -312,79 +317,12 @@ class AnalogSGDRegressor(RegressorMixin, BaseEstimator):
             )
         return AnalogModel.from_calibration(self.calibration, bits=self.bits)
 
-    def _learn(self, X: ArrayLike, y: ArrayLike, *, reset: bool, epochs: int) -> AnalogSGDRegressor:
-        """The one training loop shared by :meth:`fit` and :meth:`partial_fit`."""
+    def _train(self, X: NDArray, y: NDArray, *, reset: bool, epochs: int) -> NDArray:
         from .analog import sgdr_analog
 
-        X, y = validate_data(self, X, y, reset=reset, y_numeric=True, dtype=np.float64)
-        if self.fit_intercept:
-            X = np.column_stack([X, np.ones(X.shape[0])])
         model = self._model()
         w0 = None if reset else self.state_
         run = sgdr_analog(X, y, model, self.eta, self.lam, epochs=epochs, dies=self.dies,
                           seed=self.seed, substeps=self.substeps, w0=w0)  # fmt: skip
         self.model_, self.state_, self.coef_dies_ = model, run.state, run.weights
-        mean = run.weights.mean(axis=0)
-        if self.fit_intercept:
-            self.coef_, self.intercept_ = mean[:-1], float(mean[-1])
-        else:
-            self.coef_, self.intercept_ = mean, 0.0
-        self.n_iter_ = epochs
-        self.t_ = (0 if reset else self.t_) + epochs * X.shape[0]
-        return self
-
-    @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X: ArrayLike, y: ArrayLike) -> AnalogSGDRegressor:
-        """Learn from ``w = 0`` with ``epochs`` in-order passes over ``(X, y)``.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            Inputs in circuit units, processed in order.
-        y : array-like of shape (n_samples,)
-            Targets in circuit units.
-
-        Returns
-        -------
-        self : AnalogSGDRegressor
-            The fitted estimator.
-        """
-        return self._learn(X, y, reset=True, epochs=self.epochs)
-
-    @_fit_context(prefer_skip_nested_validation=True)
-    def partial_fit(self, X: ArrayLike, y: ArrayLike) -> AnalogSGDRegressor:
-        """One in-order pass over ``(X, y)``, continuing from the current analog weights.
-
-        Without noise, consecutive chunks give exactly the weights of one pass over the stream
-        (the dies keep their mismatch; noise draws restart with ``seed`` in every call).
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            Inputs, with the same features as in earlier calls.
-        y : array-like of shape (n_samples,)
-            Targets.
-
-        Returns
-        -------
-        self : AnalogSGDRegressor
-            The updated estimator.
-        """
-        return self._learn(X, y, reset=not hasattr(self, "coef_"), epochs=1)
-
-    def predict(self, X: ArrayLike) -> NDArray[np.float64]:
-        """Predict ``wᵀx + b`` with the die-averaged read-out weights.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            Inputs with the features seen in fit.
-
-        Returns
-        -------
-        y_pred : ndarray of shape (n_samples,)
-            Predictions.
-        """
-        check_is_fitted(self)
-        X = validate_data(self, X, reset=False, dtype=np.float64)
-        return X @ self.coef_ + self.intercept_
+        return run.weights.mean(axis=0)
