@@ -95,6 +95,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     compare.add_argument("--dies", type=_integer(1, 100000), default=32, help="dies (default 32)")
     compare.add_argument("--out", metavar="DIR", default="report", help="report folder (default report/)")
     compare.add_argument("--quick", action="store_true", help="few dies and small sweeps (smoke test)")
+    compare.add_argument("--against", choices=("ideal", "spice"), default="ideal",
+                         help="ideal: analog vs ideal over dies (default); spice: behavioural vs transistor-level learner")
+    spice = compare.add_argument_group("--against spice (logdomain.fidelity)")
+    spice.add_argument("--tech", default="sky130", help="technology of the SPICE learner (default sky130)")
+    spice.add_argument("--corner", default="tt", help="sky130 corner (default tt)")
+    spice.add_argument("--dim", type=_integer(1, 8), default=4, help="inputs of the synthetic stream (default 4)")
+    spice.add_argument("--samples", type=_integer(1, 5000), default=200, help="streamed samples (default 200)")
     compare.set_defaults(handler=cmd_compare)
 
 
@@ -192,8 +199,17 @@ def cmd_train(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def cmd_compare(args: argparse.Namespace) -> dict[str, Any]:
-    """Ideal vs analog with the calibration; writes the report folder and returns its summary."""
+    """Ideal vs analog with the calibration; writes the report folder and returns its summary.
+
+    With ``--against spice``: the behavioural learner against the transistor-level one
+    (:func:`logdomain.fidelity.compare_against_spice`) on a synthetic stream of ``--dim`` inputs,
+    ``--samples`` rows, ``--seed``; returns ``spice_vs_behavioural_nmse``, ``speedup`` and the
+    ``nmse_vs_ideal`` of each (no report folder).
+    """
     from dataclasses import asdict
+
+    if getattr(args, "against", "ideal") == "spice":
+        return _compare_spice(args)
 
     from .analog import AnalogModel
     from .errors import UsageError
@@ -219,3 +235,20 @@ def cmd_compare(args: argparse.Namespace) -> dict[str, Any]:
     except OSError as exc:
         raise _Failed(f"--out: cannot write the report to {str(out_dir)!r}: {exc}") from None
     return result.summary
+
+
+def _compare_spice(args: argparse.Namespace) -> dict[str, Any]:
+    from netlists import SimParams, Simulator, get_technology
+
+    from .fidelity import compare_against_spice
+    from .spice_learner import learner_task
+
+    sim = SimParams(reltol=1e-4, timeout_s=1800.0)
+    tech = get_technology(args.tech, corner=args.corner) if args.tech == "sky130" else get_technology(args.tech)
+    task = learner_task(args.dim, args.samples, seed=args.seed)
+    print(f"logdomain compare: SPICE learner ({tech.label}, dim {args.dim}, {args.samples} samples) vs behavioural ...",
+          file=sys.stderr)  # fmt: skip
+    with Simulator(sim) as simulator:
+        result = compare_against_spice(tech, task, samples=args.samples, eta=args.eta, lam=args.lam, sim=sim,
+                                       simulator=simulator)  # fmt: skip
+    return result.as_dict()

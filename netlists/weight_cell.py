@@ -57,7 +57,7 @@ from .params import Bound, Params
 from .technologies.base import Technology, thermal_voltage_v
 from .values import check_identifier, spice_number
 
-__all__ = ["WeightCellParams", "weight_cell", "add_weight_cell", "product_waveform", "pwl_values"]
+__all__ = ["WeightCellParams", "weight_cell", "add_weight_cell", "add_cell_rails", "product_waveform", "pwl_values"]
 
 _W = Bound(1e-7, 1e-3, "m")
 _L = Bound(1.5e-7, 1e-3, "m")
@@ -84,6 +84,15 @@ class WeightCellParams(Params):
     w_out_m, l_out_m : size of the output device mw and its loop partner m1, m.
     w_fb_m, l_fb_m : size of the feedback devices mf1, mf2, m (narrow and long so their
         gates sit high enough to keep m1 and m4 saturated; their region is not required).
+    v_fb1_v, v_fb2_v : source voltage of mf1 / mf2 (rails ``fb1``/``fb2``; 0 = ground), V. Raising
+        it lifts the feedback device's gate, i.e. the drain of m1 / m4, by the same amount.
+    i_track_a : bias of the source-tracking cascodes, A (0 = none). With it, m1 and each m5 get
+        an nMOS cascode whose gate is a diode (``mt*``, fed by I_t, source on the shared loop
+        source s1 / s2), so V_DS(m1) = U_T·ln(I_t·S_cas/(I_A·S_lt)) and V_DS(m5) =
+        U_T·ln(I_t·S_cas/(I_c·S_lt)) whatever the source voltage (weak inversion, bulk-referenced
+        law; S = W/L) — the loop devices then see fixed V_DS and sky130's drain-voltage
+        dependence cancels between loop partners.
+    w_lt_m, l_lt_m : size of the level-shift diodes mt*, m. w_cas_m, l_cas_m : cascodes, m.
     v_ref_v : source voltage of mw and mx, V.
     v_out_v : drain voltage of mw (where I_w is measured), V; near the loop devices' drain
         voltages so that DIBL affects mw as it does its partners.
@@ -108,6 +117,14 @@ class WeightCellParams(Params):
     l_out_m: float = 2e-6
     w_fb_m: float = 0.5e-6
     l_fb_m: float = 8e-6
+    v_fb1_v: float = 0.0
+    v_fb2_v: float = 0.0
+    i_track_a: float = 0.0
+    i_track1_a: float = 0.0
+    w_lt_m: float = 0.42e-6
+    l_lt_m: float = 6e-6
+    w_cas_m: float = 5e-6
+    l_cas_m: float = 1e-6
     v_ref_v: float = 0.15
     v_out_v: float = 0.35
     vdd_v: float = 1.8
@@ -132,6 +149,14 @@ class WeightCellParams(Params):
         "l_out_m": _L,
         "w_fb_m": _W,
         "l_fb_m": _L,
+        "v_fb1_v": Bound(0.0, 1.0, "V"),
+        "v_fb2_v": Bound(0.0, 1.0, "V"),
+        "i_track_a": Bound(0.0, 1e-6, "A"),
+        "i_track1_a": Bound(0.0, 1e-6, "A"),
+        "w_lt_m": _W,
+        "l_lt_m": _L,
+        "w_cas_m": _W,
+        "l_cas_m": _L,
         "v_ref_v": Bound(0.0, 1.0, "V"),
         "v_out_v": Bound(0.0, 3.3, "V"),
         "vdd_v": Bound(0.5, 3.3, "V"),
@@ -199,25 +224,52 @@ def add_weight_cell(nb: NetlistBuilder, p: WeightCellParams, prefix: str, *, vc:
     a = {"w_m": p.w_out_m, "l_m": p.l_out_m}
     pm = {"w_m": p.w_p_m, "l_m": p.l_p_m}
     fb = {"w_m": p.w_fb_m, "l_m": p.l_fb_m, "role": "feedback"}
+    lt = {"w_m": p.w_lt_m, "l_m": p.l_lt_m}
+    cas = {"w_m": p.w_cas_m, "l_m": p.l_cas_m}
+    fb1 = "fb1" if p.v_fb1_v > 0 else "0"
+    fb2 = "fb2" if p.v_fb2_v > 0 else "0"
+    track = p.i_track_a > 0
     c1, s1, gu, pa, pb, pc = (f"{prefix}{x}" for x in ("c1", "s1", "gu", "pa", "pb", "pc"))
     nb.isource(f"i{prefix}a", "vdd", c1, p.i_a_a)
     nb.isource(f"i{prefix}u", "vdd", gu, p.i_u_a)
     nb.isource(f"i{prefix}lam", vc, "0", p.i_lambda_a)
     nb.capacitor(f"c{prefix}w", vc, "0", p.c_f)
     nb.mos(f"{prefix}mw", "n", "out", vc, "ref", "0", **a)
-    nb.mos(f"{prefix}m1", "n", c1, vc, s1, "0", **a)
-    nb.mos(f"{prefix}mf1", "n", s1, c1, "0", "0", **fb)
+    if p.i_track1_a > 0:
+        t1, d1 = f"{prefix}t1", f"{prefix}d1"
+        nb.isource(f"i{prefix}t1", "vdd", t1, p.i_track1_a)
+        nb.mos(f"{prefix}mt1", "n", t1, t1, s1, "0", **lt)
+        nb.mos(f"{prefix}mk1", "n", c1, t1, d1, "0", **cas)
+        nb.mos(f"{prefix}m1", "n", d1, vc, s1, "0", **a)
+    else:
+        nb.mos(f"{prefix}m1", "n", c1, vc, s1, "0", **a)
+    nb.mos(f"{prefix}mf1", "n", s1, c1, fb1, "0", **fb)
     nb.mos(f"{prefix}m3", "n", gu, gu, s1, "0", **n)
     for k, (ie, ix) in enumerate(terms):
         tag = "" if len(terms) == 1 else str(k)
         s2 = f"{prefix}s2{tag}"
         nb.mos(f"{prefix}m4{tag}", "n", ie, gu, s2, "0", **n)
-        nb.mos(f"{prefix}mf2{tag}", "n", s2, ie, "0", "0", **fb)
-        nb.mos(f"{prefix}m5{tag}", "n", pb, ix, s2, "0", **n)
+        nb.mos(f"{prefix}mf2{tag}", "n", s2, ie, fb2, "0", **fb)
+        if track:
+            t2, d5 = f"{prefix}t2{tag}", f"{prefix}d5{tag}"
+            nb.isource(f"i{prefix}t2{tag}", "vdd", t2, p.i_track_a)
+            nb.mos(f"{prefix}mt2{tag}", "n", t2, t2, s2, "0", **lt)
+            nb.mos(f"{prefix}mk5{tag}", "n", pb, t2, d5, "0", **cas)
+            nb.mos(f"{prefix}m5{tag}", "n", d5, ix, s2, "0", **n)
+        else:
+            nb.mos(f"{prefix}m5{tag}", "n", pb, ix, s2, "0", **n)
     nb.mos(f"{prefix}mpa", "p", pa, pa, "vdd", "vdd", **pm)
     nb.mos(f"{prefix}mpb", "p", pb, pb, pa, "vdd", **pm)
     nb.mos(f"{prefix}mpc", "p", pc, pa, "vdd", "vdd", **pm)
     nb.mos(f"{prefix}mpd", "p", vc, pb, pc, "vdd", **pm)
+
+
+def add_cell_rails(nb: NetlistBuilder, p: WeightCellParams) -> None:
+    """The bias rails ``fb1``/``fb2`` (sources of the feedback devices) that ``p`` needs, if any."""
+    if p.v_fb1_v > 0:
+        nb.vsource("vfb1", "fb1", "0", p.v_fb1_v)
+    if p.v_fb2_v > 0:
+        nb.vsource("vfb2", "fb2", "0", p.v_fb2_v)
 
 
 def _nodeset(nb: NetlistBuilder, volts: dict[str, float]) -> None:
@@ -248,6 +300,7 @@ def weight_cell(
     nb.vsource("vdd", "vdd", "0", p.vdd_v)
     nb.vsource("vref", "ref", "0", p.v_ref_v)
     nb.vsource("vout", "out", "0", p.v_out_v)
+    add_cell_rails(nb, p)
     nb.isource("ie", "vdd", "c4", p.i_e_a)
     times, values = pwl_values(p)
     nb.pwl_isource("ix", "vdd", "gx", times, values)

@@ -1,0 +1,153 @@
+"""Fidelity of the behavioural learner against the transistor-level learner (issue 7).
+
+:func:`compare_against_spice` streams the same rows through
+
+* the SPICE learner (:func:`netlists.learner.run_spice_learner`, via
+  :func:`logdomain.spice_learner.compare_spice_learner`), and
+* the behavioural learner :func:`logdomain.analog.sgdr_analog` with an :class:`AnalogModel`
+  fitted to the SAME weight-cell design the SPICE learner uses (:func:`learner_cell_model`),
+
+and reports how far apart their held-out predictions are (``spice_vs_behavioural_nmse`` =
+``mean((ŷ_spice − ŷ_beh)²)/mean(ŷ_beh²)``, a fraction), each one's ``nmse_vs_ideal`` and the
+wall-clock ``speedup`` (SPICE learner run / one behavioural run).
+
+The cell model comes from a step-response fit (:func:`calibration.cell_fit.fit_weight_cell`)
+of the learner's own cell (:meth:`LearnerParams.cell_params`: sizes, rails, cascodes, C, I_A)
+on a step bench with I_λ = I_A (λ = 1, so that τ and λ are both identifiable; the learner's own
+λ_c = 2λ/s_x² is far too small to relax within a bench run). The fitted τ/τ_ideal = 1/G
+measures the loop gain G of the cell's translinear loop; λ_eff/λ = 1/G too (I_λ is an exact
+sink), so ``tau_scale = τ_fit/τ_ideal``, ``lam_scale = λ_fit/λ``, ``asymmetry`` from the up-
+and down-going relaxation rates. The multiplier and error-path blocks of the learner are not
+part of the cell and are taken as ideal (their measured gains on sky130 tt are within 2.5 %).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from calibration.cell_fit import CellFit, fit_weight_cell
+from netlists import SimParams, Simulator, Technology, get_simulator
+from netlists.spice_learner_circuit import LearnerParams
+from netlists.weight_cell import WeightCellParams
+
+from .analog import AnalogModel, sgdr_analog
+from .metrics import nmse_vs_ideal
+from .spice_learner import DEFAULT_ETA, DEFAULT_LAM, DEFAULT_T_HOLD_S, SpiceLearnerComparison, compare_spice_learner
+from .tasks import Task
+
+__all__ = ["FidelityResult", "learner_cell_bench", "learner_cell_model", "compare_against_spice"]
+
+
+def learner_cell_bench(params: LearnerParams) -> WeightCellParams:
+    """The learner's weight cell on a step bench: I_λ = I_A (λ = 1), I_x 100 → 300 → 100 pA.
+
+    Times scale with the cell's τ = C·U_T/(κ·I_A): step at 0.05τ, back at τ, end at 2τ.
+    """
+    tau = params.tau_circuit_s
+    cell = params.cell_params()
+    return cell.replace(
+        i_lambda_a=params.i_a_a, i_e_a=params.i_u_a, i_x_a=params.i_u_a, i_x_step_a=3.0 * params.i_u_a,
+        t_step_s=0.05 * tau, t_back_s=tau, t_stop_s=2.0 * tau, t_rise_s=1e-4 * tau, points=800,
+    )
+
+
+def learner_cell_model(
+    tech: Technology, params: LearnerParams, *, sim: SimParams | None = None, simulator: Simulator | None = None
+) -> tuple[AnalogModel, CellFit]:
+    """AnalogModel of the learner's own weight cell (see module docstring) and the fit behind it."""
+    fit = fit_weight_cell(tech, learner_cell_bench(params), sim=sim, simulator=simulator)
+    model = AnalogModel(tau_scale=fit.tau_s / fit.tau_ideal_s, lam_scale=fit.lam_eff / 1.0,
+                        asymmetry=fit.update_asymmetry)  # fmt: skip
+    return model, fit
+
+
+@dataclass
+class FidelityResult:
+    """SPICE learner against the behavioural learner on one stream (fractions; times in s)."""
+
+    spice: SpiceLearnerComparison = field(repr=False)
+    model: AnalogModel
+    cell_fit: CellFit
+    behavioural_weights: np.ndarray
+    spice_vs_behavioural_nmse: float
+    behavioural_nmse_vs_ideal: float
+    spice_runtime_s: float
+    behavioural_runtime_s: float
+    fit_runtime_s: float
+
+    @property
+    def speedup(self) -> float:
+        return self.spice_runtime_s / self.behavioural_runtime_s
+
+    def as_dict(self) -> dict[str, Any]:
+        s = self.spice.as_dict()
+        return {
+            "spice_vs_behavioural_nmse": self.spice_vs_behavioural_nmse,
+            "speedup": self.speedup,
+            "nmse_vs_ideal": {"spice": self.spice.nmse_vs_ideal, "behavioural": self.behavioural_nmse_vs_ideal},
+            "spice_runtime_s": self.spice_runtime_s,
+            "spice_transient_s": self.spice.runtime_s,
+            "behavioural_runtime_s": self.behavioural_runtime_s,
+            "cell_fit_runtime_s": self.fit_runtime_s,
+            "weights": {"spice": s["weights"], "behavioural": self.behavioural_weights.tolist(), "ideal": s["ideal_weights"]},
+            "model": {"tau_scale": self.model.tau_scale, "lam_scale": self.model.lam_scale, "asymmetry": self.model.asymmetry},
+            "cell_fit": {"tau_s": self.cell_fit.tau_s, "tau_ideal_s": self.cell_fit.tau_ideal_s, "lam_eff": self.cell_fit.lam_eff,
+                         "rms_rel_error_fit": self.cell_fit.rms_rel_error_fit,
+                         "rms_rel_error_validation": self.cell_fit.rms_rel_error_validation},
+            "tech": s["tech"], "dim": s["dim"], "samples": s["samples"], "eta": s["eta"], "lam": s["lam"],
+            "regions_ok": s["regions_ok"],
+        }  # fmt: skip
+
+
+def _time_behavioural(x, y, model, eta, lam, repeats: int) -> tuple[np.ndarray, float]:
+    best = np.inf
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        run = sgdr_analog(x, y, model, eta, lam, substeps=1)
+        best = min(best, time.perf_counter() - t0)
+    return np.asarray(run.weights)[0], float(best)
+
+
+def compare_against_spice(
+    tech: Technology,
+    task: Task,
+    *,
+    samples: int | None = None,
+    eta: float = DEFAULT_ETA,
+    lam: float = DEFAULT_LAM,
+    t_hold_s: float = DEFAULT_T_HOLD_S,
+    params: LearnerParams | None = None,
+    sim: SimParams | None = None,
+    simulator: Simulator | None = None,
+    repeats: int = 5,
+) -> FidelityResult:
+    """Run the SPICE and the behavioural learner on the first ``samples`` training rows of ``task``.
+
+    ``speedup`` divides the SPICE learner's wall time (κ measurement, netlist, transient,
+    read-back) by the best of ``repeats`` wall times of one behavioural run (``substeps=1``).
+    The one-off cell fit is reported separately (``cell_fit_runtime_s``), not in either time.
+    """
+    simulator = simulator or get_simulator()
+    sim = sim or simulator.sim
+    x, y = task.x_train, task.y_train
+    if samples is not None:
+        x, y = x[:samples], y[:samples]
+    t0 = time.perf_counter()
+    spice = compare_spice_learner(tech, task, eta=eta, lam=lam, t_hold_s=t_hold_s, samples=samples, params=params,
+                                  sim=sim, simulator=simulator)  # fmt: skip
+    spice_s = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    model, fit = learner_cell_model(tech, spice.run.params, sim=sim, simulator=simulator)
+    fit_s = time.perf_counter() - t0
+    w_beh, beh_s = _time_behavioural(x, y, model, eta, lam, repeats)
+    pred_beh = task.x_test @ w_beh
+    return FidelityResult(
+        spice=spice, model=model, cell_fit=fit, behavioural_weights=w_beh,
+        spice_vs_behavioural_nmse=float(nmse_vs_ideal(spice.predictions_test, pred_beh)),
+        behavioural_nmse_vs_ideal=float(nmse_vs_ideal(pred_beh, spice.ideal_predictions_test)),
+        spice_runtime_s=spice_s, behavioural_runtime_s=beh_s, fit_runtime_s=fit_s,
+    )  # fmt: skip
