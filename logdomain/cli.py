@@ -25,7 +25,6 @@ from netlists import (
     SimParams,
     SimulationError,
     blocks,
-    check_regions,
     get_simulator,
     get_technology,
 )

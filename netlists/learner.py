@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from typing import TYPE_CHECKING
 import numpy as np
 from scipy.optimize import least_squares
 
@@ -21,6 +22,9 @@ from .regions import RegionReport, check_regions
 from .runner import SimResult, Simulator, get_simulator
 from .technologies.base import Technology, thermal_voltage_v
 from .weight_cell import WeightCellParams, product_waveform, weight_cell
+
+if TYPE_CHECKING:  # imported lazily at run time (spice_learner_circuit imports this module)
+    from .spice_learner_circuit import LearnerParams
 
 __all__ = [
     "WeightCellResponse", "weight_cell_response", "rest_operating_point", "solve_law", "fit_law", "KAPPA_SOURCES",

@@ -53,7 +53,7 @@ from .errors import ParameterError
 from .netlist import Analysis, Netlist, NetlistBuilder
 from .params import Bound, Params
 from .technologies.base import Technology, thermal_voltage_v
-from .values import check_identifier, spice_number
+from .values import spice_number
 from .weight_cell import WeightCellParams, add_cell_rails, add_weight_cell
 
 __all__ = ["LearnerParams", "learner", "split_currents", "state_nodes", "cell_names"]

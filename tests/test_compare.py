@@ -10,7 +10,6 @@ import sys
 import numpy as np
 import pytest
 
-from logdomain import cmd_train
 from logdomain.analog import AnalogModel
 from logdomain.cli import main
 from logdomain.compare import CompareConfig, run_compare

@@ -49,9 +49,15 @@ NMOS_CARD = EkvCard(vt0_v=0.5, n=1.35, mobility_m2_per_vs=0.030)
 PMOS_CARD = EkvCard(vt0_v=0.5, n=1.40, mobility_m2_per_vs=0.008)
 
 
-def _softplus(x: str) -> str:
-    """ln(1 + e^x) without overflow: max(x,0) + ln(1 + e^{−|x|})."""
-    return f"(max({x},0)+ln(1+exp(-abs({x}))))"
+def _softplus_sq(x: str) -> str:
+    """F = ln²(1 + e^x) with ``x`` written twice (ngspice does not share common
+    sub-expressions: every copy costs an evaluation and a derivative, so the square is a
+    ``pow`` rather than a product).
+
+    Above x = 30, ln(1 + e^x) = x to 1e-13; switching there keeps e^x finite for the wild
+    iterates of gmin/source stepping while value and slope stay continuous.
+    """
+    return f"pow(ln(1+exp(min({x},30)))+max({x}-30,0),2)"
 
 
 class EkvTechnology(Technology):
@@ -77,9 +83,9 @@ class EkvTechnology(Technology):
         vg, vs, vd = (f"({sign}v({t},b))" for t in ("g", "s", "d"))
         vp = f"(({vg}-{spice_number(card.vt0_at(temp_c))}+{spice_number(card.sigma_dibl)}*({vd}+{vs}))/{spice_number(card.n)})"
         two_ut = spice_number(2 * ut)
-        f_fwd = _softplus(f"({vp}-{vs})/{two_ut}")
-        f_rev = _softplus(f"({vp}-{vd})/{two_ut}")
-        current = f"{spice_number(isq)}*w/l*({f_fwd}*{f_fwd}-{f_rev}*{f_rev})"
+        f_fwd = _softplus_sq(f"({vp}-{vs})/{two_ut}")
+        f_rev = _softplus_sq(f"({vp}-{vd})/{two_ut}")
+        current = f"{spice_number(isq)}*w/l*({f_fwd}-{f_rev})"
         terminals = "d s" if polarity == "n" else "s d"
         return [
             f".subckt {name} d g s b w=1e-6 l=1e-6",
