@@ -43,16 +43,8 @@ __all__ = ["FidelityResult", "learner_cell_bench", "learner_cell_model", "compar
 
 
 def learner_cell_bench(params: LearnerParams) -> WeightCellParams:
-    """The learner's weight cell on a step bench: I_λ = I_A (λ = 1), I_x 100 → 300 → 100 pA.
-
-    Times scale with the cell's τ = C·U_T/(κ·I_A): step at 0.05τ, back at τ, end at 2τ.
-    """
-    tau = params.tau_circuit_s
-    cell = params.cell_params()
-    return cell.replace(
-        i_lambda_a=params.i_a_a, i_e_a=params.i_u_a, i_x_a=params.i_u_a, i_x_step_a=3.0 * params.i_u_a,
-        t_step_s=0.05 * tau, t_back_s=tau, t_stop_s=2.0 * tau, t_rise_s=1e-4 * tau, points=800,
-    )
+    """The learner's weight cell on its step bench (:meth:`LearnerParams.cell_bench`)."""
+    return params.cell_bench()
 
 
 def learner_cell_model(

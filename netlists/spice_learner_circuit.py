@@ -204,6 +204,18 @@ class LearnerParams(Params):
             i_track_a=self.i_track_a, i_track1_a=self.i_track1_a, w_lt_m=self.w_lt_m, l_lt_m=self.l_lt_m, w_cas_m=self.w_cas_m, l_cas_m=self.l_cas_m,
         )
 
+    def cell_bench(self) -> WeightCellParams:
+        """The learner's weight cell on a step bench: I_λ = I_A (λ = 1), I_x I_u → 3 I_u → I_u.
+
+        Times scale with the cell's τ = C·U_T/(κ·I_A): step at 0.05τ, back at τ, end at 2τ.
+        Calibrating this bench describes the cells the learner is built from.
+        """
+        tau = self.tau_circuit_s
+        return self.cell_params().replace(
+            i_lambda_a=self.i_a_a, i_e_a=self.i_u_a, i_x_a=self.i_u_a, i_x_step_a=3.0 * self.i_u_a,
+            t_step_s=0.05 * tau, t_back_s=tau, t_stop_s=2.0 * tau, t_rise_s=1e-4 * tau, points=800,
+        )
+
     def weights_from_currents(self, w_plus_a: np.ndarray, w_minus_a: np.ndarray) -> np.ndarray:
         """w = s_w·(W⁺ − W⁻)/I_u."""
         return self.w_scale * (np.asarray(w_plus_a) - np.asarray(w_minus_a)) / self.i_u_a
