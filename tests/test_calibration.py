@@ -42,19 +42,37 @@ def test_ekv_fit_recovers_card_via_cli(tmp_path):
     load_calibration(data["file"])  # what was written validates
 
 
-def test_sky130_nmos_fit_reproduces_subthreshold_currents(simulator):
-    tech = get_technology("sky130")
-    data = collect_iv(tech, "n", sizes_m=[(10e-6, 2e-6), (100e-6, 2e-6)], vds_values_v=[0.1, 0.3, 0.6, 1.0],
-                      vgs_start_v=-0.2, vgs_stop_v=0.7, simulator=simulator)
-    fit = fit_ekv(data)
+@pytest.fixture(scope="module")
+def sky130_quick_run(simulator):
+    from calibration.pipeline import calibrate
+
+    return calibrate("sky130", quick=True, simulator=simulator)
+
+
+@pytest.mark.parametrize("polarity", ["n", "p"])
+def test_sky130_fit_reproduces_subthreshold_currents(sky130_quick_run, polarity):
+    """The fitted EKV reproduces SPICE within 5 % rms over >= 3 decades of subthreshold current."""
+    data, fit = sky130_quick_run.iv[polarity], sky130_quick_run.calibration.devices[polarity]
     model = ekv_current_a(data.vgs_v, 0.0, data.vds_v, i_spec_sq_a=fit.i_spec_sq_a, n=fit.n, vt0_v=fit.vt0_v,
                           sigma_dibl=fit.sigma_dibl, w_over_l=data.w_m / data.l_m, temp_c=27.0)
     i_spec = fit.i_spec_sq_a * data.w_m / data.l_m
-    sub = (data.id_a > 1e-12) & (data.id_a < 0.1 * i_spec)  # subthreshold, above leakage
+    sub = (data.id_a > 30 * data.id_a.min()) & (data.id_a < 1e-3 * i_spec)  # above leakage, IC < 1e-3
     assert np.log10(data.id_a[sub].max() / data.id_a[sub].min()) >= 3.0
     rms = np.sqrt(np.mean((model[sub] / data.id_a[sub] - 1) ** 2))
     assert rms < 0.05, rms
     assert 60 < fit.n * 25.85 * math.log(10) < 100  # swing in mV/decade
+
+
+def test_sky130_nmos_fit_over_widths(simulator):
+    """One card describes the nfet over a 10x range of widths at L = 2 µm (sky130 bins in L)."""
+    data = collect_iv(get_technology("sky130"), "n", sizes_m=[(10e-6, 2e-6), (100e-6, 2e-6)],
+                      vds_values_v=[0.1, 0.3, 0.6, 1.0], vgs_start_v=-0.2, vgs_stop_v=0.7, simulator=simulator)
+    fit = fit_ekv(data)
+    model = ekv_current_a(data.vgs_v, 0.0, data.vds_v, i_spec_sq_a=fit.i_spec_sq_a, n=fit.n, vt0_v=fit.vt0_v,
+                          sigma_dibl=fit.sigma_dibl, w_over_l=data.w_m / data.l_m, temp_c=27.0)
+    sub = (data.id_a > 1e-12) & (data.id_a < 0.1 * fit.i_spec_sq_a * data.w_m / data.l_m)
+    assert np.log10(data.id_a[sub].max() / data.id_a[sub].min()) >= 3.0
+    assert np.sqrt(np.mean((model[sub] / data.id_a[sub] - 1) ** 2)) < 0.05
 
 
 @pytest.mark.parametrize("name", ["ekv", "sky130"])
