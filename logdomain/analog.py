@@ -228,6 +228,19 @@ def sample_dies(model: AnalogModel, dies: int, n_features: int,
     return gains[0], gains[1], gains[2]
 
 
+#: largest H·dies·D for which backend="auto" picks the compiled loop (measured crossover ~2–6k)
+KERNEL_MAX_ELEMENTS = 2048
+
+
+def _kernel():
+    """The compiled loop, or None when numba is not installed."""
+    try:
+        from ._analog_kernel import run_loop
+    except ImportError:  # numba missing: the numpy loop does the same work
+        return None
+    return run_loop
+
+
 def _phi1(z: FloatArray) -> FloatArray:
     """``(1 − e^{−z})/z``, 1 at z = 0."""
     z = np.asarray(z, dtype=np.float64)
@@ -263,7 +276,7 @@ def _check_int(name: str, value: object, low: int) -> int:
 def sgdr_analog(x: ArrayLike, y: ArrayLike, model: AnalogModel, eta: ArrayLike, lam: ArrayLike, *,
                 epochs: int = 1, dies: int = 1, seed: int = 0, substeps: int = 4,
                 w0: ArrayLike | None = None, record_every: int | None = None,
-                dtype: type = np.float64) -> AnalogRun:  # fmt: skip
+                dtype: type = np.float64, backend: str = "auto") -> AnalogRun:  # fmt: skip
     """Train the analog learner on an ordered stream, for many dies and hyperparameter sets at once.
 
     Parameters
@@ -293,6 +306,11 @@ def sgdr_analog(x: ArrayLike, y: ArrayLike, model: AnalogModel, eta: ArrayLike, 
     dtype : {numpy.float64, numpy.float32}, default float64
         Precision of the state; float32 is about 2–3× faster (its rounding, ~1e-7, is far below
         the analog noise) but cannot show the 1e-12 agreement with the ideal learner.
+    backend : {"auto", "numpy", "numba"}, default "auto"
+        ``"numba"`` runs the same arithmetic compiled (:mod:`logdomain._analog_kernel`; needs
+        numba, ``noise_rel = 0`` and float64) — 7–17× cheaper per sample for a few learners;
+        ``"auto"`` uses it when it applies and H·dies·D ≤ ``KERNEL_MAX_ELEMENTS`` (beyond that
+        the vectorized numpy loop is faster), else numpy.
 
     Returns
     -------
@@ -354,39 +372,60 @@ def sgdr_analog(x: ArrayLike, y: ArrayLike, model: AnalogModel, eta: ArrayLike, 
     if history is not None:
         history[0] = quantize(w, model.bits, clip=False)
     noise_c = model.noise_rel * math.sqrt(3.0)
-    u = np.empty(shape, dtype)
-    t = 0
-    for _ in range(n_epochs):
-        for k in range(n_samples):
-            x_k, y_k = xq_d[k], float(yq[k])
-            w_start = w.copy() if noise_c else w
-            if dev is not None:
-                dev.set_sample(x_k)
-            for _sub in range(n_sub):
-                wx = w @ x_k  # (H, dies)
-                c = toward_k[k] - along_k[k] * wx  # exact ideal step over h (DESIGN.md §2)
-                w_new = w * decay3
-                w_new += c[..., None] * x_k
+    small = eta_a.shape[0] * n_dies * n_features <= KERNEL_MAX_ELEMENTS  # where compiled wins
+    wanted = backend == "numba" or (backend == "auto" and small)
+    kernel = _kernel() if (wanted and not noise_c and dtype is np.float64) else None
+    if backend not in ("auto", "numpy", "numba"):
+        raise ValueError(f"backend must be one of auto, numpy, numba; got {backend!r}")
+    if backend == "numba" and kernel is None:
+        raise ValueError("backend='numba' needs numba installed, noise_rel = 0 and dtype float64")
+    if kernel is not None:
+        ones = np.ones((n_dies, n_features))
+        has_dev = dev is not None
+        kernel(w, xq_d, np.asarray(yq, dtype=np.float64), n_epochs, n_sub, decay3.reshape(-1), phi_lam3.reshape(-1),
+               along_k[..., 0], toward_k[..., 0], corr_k[..., 0], lam_r.reshape(-1), has_dev,
+               dev.g_fwd if has_dev and dev.g_fwd is not None else ones,
+               dev.g_upd if has_dev and dev.g_upd is not None else ones,
+               dev.rate if has_dev and dev.rate is not None else ones,
+               bool(has_dev and dev.rate is not None), float(model.nonlinearity), float(has_dev and dev.offset_sum),
+               float(model.offset), float(model.leak), float(model.asymmetry), bool(has_dev and dev.lam_cancels),
+               float(model.w_max), every or 0, history if history is not None else np.empty((1,) + shape))
+        if history is not None:
+            history[1:] = quantize(history[1:], model.bits, clip=False)
+    else:
+        u = np.empty(shape, dtype)
+        t = 0
+        for _ in range(n_epochs):
+            for k in range(n_samples):
+                x_k, y_k = xq_d[k], float(yq[k])
+                w_start = w.copy() if noise_c else w
                 if dev is not None:
-                    r = dev(w, x_k, y_k, wx)
-                    rx = r @ x_k
-                    r *= phi_lam3
-                    w_new += r
-                    w_new += (corr_k[k] * rx)[..., None] * x_k
-                if model.w_max != math.inf:
-                    np.clip(w_new, -model.w_max, model.w_max, out=w_new)
-                w = w_new
-            if noise_c:  # Δw ← Δw (1 + noise_rel ξ), ξ uniform with unit variance
-                noise_rng.random(out=u, dtype=dtype)
-                u *= 2.0 * noise_c
-                u -= noise_c
-                u *= w - w_start
-                w += u
-                if model.w_max != math.inf:
-                    np.clip(w, -model.w_max, model.w_max, out=w)
-            t += 1
-            if history is not None and t % every == 0:
-                history[t // every] = quantize(w, model.bits, clip=False)
+                    dev.set_sample(x_k)
+                for _sub in range(n_sub):
+                    wx = w @ x_k  # (H, dies)
+                    c = toward_k[k] - along_k[k] * wx  # exact ideal step over h (DESIGN.md §2)
+                    w_new = w * decay3
+                    w_new += c[..., None] * x_k
+                    if dev is not None:
+                        r = dev(w, x_k, y_k, wx)
+                        rx = r @ x_k
+                        r *= phi_lam3
+                        w_new += r
+                        w_new += (corr_k[k] * rx)[..., None] * x_k
+                    if model.w_max != math.inf:
+                        np.clip(w_new, -model.w_max, model.w_max, out=w_new)
+                    w = w_new
+                if noise_c:  # Δw ← Δw (1 + noise_rel ξ), ξ uniform with unit variance
+                    noise_rng.random(out=u, dtype=dtype)
+                    u *= 2.0 * noise_c
+                    u -= noise_c
+                    u *= w - w_start
+                    w += u
+                    if model.w_max != math.inf:
+                        np.clip(w, -model.w_max, model.w_max, out=w)
+                t += 1
+                if history is not None and t % every == 0:
+                    history[t // every] = quantize(w, model.bits, clip=False)
     state = np.asarray(w, dtype=np.float64)
     out = quantize(state, model.bits, clip=False)
     if not batched:

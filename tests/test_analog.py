@@ -221,3 +221,25 @@ def test_partial_fit_chunks_equal_one_pass(task):
 def test_estimator_rejects_non_calibration():
     with pytest.raises(TypeError, match="calibration"):
         AnalogSGDRegressor(calibration="sky130").fit(np.ones((3, 1)), np.ones(3))
+
+
+# ------------------------------------------------------------------- compiled loop = numpy loop
+
+
+@pytest.mark.parametrize("changes", [{}, {"leak": 1e-3, "offset": 2e-3}, {"asymmetry": 0.0, "gain_sigma": 0.0}, {"w_max": 0.2}])
+@pytest.mark.parametrize("batched", [False, True])
+def test_numba_kernel_equals_numpy_loop(task, changes, batched):
+    model = AnalogModel.from_calibration(plausible_calibration(noise_rel=0.0), bits=8).replace(**changes)
+    eta, lam = (np.array([0.05, 0.2]), np.array([0.0, 1e-2])) if batched else (0.1, 1e-3)
+    runs = [sgdr_analog(task.x_train, task.y_train, model, eta, lam, epochs=2, dies=3, record_every=7, backend=b)
+            for b in ("numpy", "numba")]
+    np.testing.assert_allclose(runs[1].state, runs[0].state, rtol=0, atol=1e-12)
+    np.testing.assert_allclose(runs[1].history, runs[0].history, rtol=0, atol=1e-12)
+    np.testing.assert_array_equal(runs[1].weights, runs[0].weights)
+
+
+def test_numba_backend_refuses_noise(task):
+    with pytest.raises(ValueError, match="noise_rel = 0"):
+        sgdr_analog(task.x_train, task.y_train, AnalogModel(noise_rel=0.01), 0.1, 1e-3, backend="numba")
+    with pytest.raises(ValueError, match="backend"):
+        sgdr_analog(task.x_train, task.y_train, AnalogModel(), 0.1, 1e-3, backend="fortran")
