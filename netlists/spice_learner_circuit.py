@@ -25,21 +25,75 @@ Error by KCL (products by translinear multipliers, sums by wiring)::
     P = Σ_i (W_i⁺X_i⁺ + W_i⁻X_i⁻)/I_u,   Q = Σ_i (W_i⁺X_i⁻ + W_i⁻X_i⁺)/I_u,   ŷ-current = P − Q
     E = Y − (P − Q) = (Y⁺ + Q) − (Y⁻ + P) = E_a − E_b
 
-Each product W·X/I_u is a 3-device multiplier (``mq*``): m3 is a copy of the weight's output
-device (gate on the state node vc, source s), m4 (gate on the shared I_u diode ``gu0``, source
-s) is forced to carry a copy of X by the feedback device mf. Since mw/m3 and the I_u diode/m4
-are the translinear pairs, ``I_m3 = X·W/I_u``. Outputs sink from node ``na`` (Q) or ``nb`` (P),
-where pMOS diodes ``mda``/``mdb`` supply E_a = Y⁺ + Q and E_b = Y⁻ + P (Y± are sinks there).
-pMOS copies of mda/mdb feed nMOS diodes ``mna``/``mnb``; the split nodes are pMOS diodes::
+Circuit (nMOS bulk at 0, pMOS bulk at vdd; currents in A, voltages in V, sizes in m; ``i`` in
+0…N−1, ``a``/``b``/``s`` in {p, n}; :func:`learner` generates)::
 
-    gep: mep carries I_ce + E_a (nMOS copy of mna, sink) − E_b (pMOS copy of mdb, source) = I_ce + E
+    vdd : supply, PWL 0 → vdd_v over t_rise_s (``uic`` start from an all-off state)
+    vref (ref = v_ref_v), vout (out = v_out_v: drain of every cell's mw)
+    vfb1, vfb2 : rails fb1 = v_fb1_v, fb2 = v_fb2_v (sources of the cells' feedback devices)
+    iu0, mu0 : I_u into the nMOS diode gu0 (source ref) — the products' shared I_u diode
+    ix{i}{s}, mx{i}{s} : PWL input half X_i^s into the diode gx{i}{s} (source ref) — the x gate
+        of the weight cells' product terms
+    weight cell w{i}{a} (netlists.weight_cell.add_weight_cell, prefix ``w{i}{a}``, state vc{i}{a},
+        capacitor ``cw{i}{a}w`` with ``ic=`` the initial state): term e⁺ (I_e into node
+        w{i}{a}iep, x gate gx{i}{a}) and term e⁻ (node w{i}{a}ien, x gate gx{i}{b}, b ≠ a)
+    e± copies into the cells, per cell and sign s:
+        cascode: w{i}{a}mc{s} (gate gt{s}, source vdd, drain w{i}{a}ic{s}) under
+                 w{i}{a}mcc{s} (gate ge{s}, drain w{i}{a}ie{s})
+        plain:   w{i}{a}mc{s} (gate ge{s}, source vdd, drain w{i}{a}ie{s})
+    product q{i}{a}{b} = W_i^a·X_i^b/I_u (3-device multiplier): iq{i}{a}{b} (PWL copy of X_i^b
+        into q{i}{a}{b}c); q…m4 (drain q…c, gate gu0, source q…s); q…mf (feedback: drain q…s,
+        gate q…c, source 0 — ground, not the fb rail); q…m3 (w_out_m/l_out_m, gate vc{i}{a},
+        source q…s, drain nb if a = b (P) or na if a ≠ b (Q))
+    iyp, iyn : PWL target halves Y⁺/Y⁻ sunk from na / nb
+
+m3 is a copy of the weight's output device (gate on vc, like mw) and m4 of the I_u diode mu0
+(gate gu0), and the feedback device mf forces m4 to carry X; since mw/m3 and mu0/m4 are the
+translinear pairs, ``I_m3 = X·W/I_u``. Outputs sink from node ``na`` (Q) or ``nb`` (P), where
+pMOS diodes supply E_a = Y⁺ + Q and E_b = Y⁻ + P (Y± are sinks there). pMOS copies of them
+feed nMOS diodes; the split nodes ge± are pMOS diodes::
+
+    gep: mep carries I_ce + E_a (nMOS copy, sink) − E_b (pMOS copy, source) = I_ce + E
     gen: men carries I_ce + E_b − E_a = I_ce − E
 
 and pMOS copies of mep/men deliver e⁺/e⁻ into each product term of the weight cells. Copies
 of the input currents for the multipliers come from the bench (ideal copies of the stimulus).
 
+Error path, ``error_mirror="cascode"`` (default; :func:`_error_path_cascoded`). Every diode is
+a stack of two, top device on the rail, and every copy is a device on the top diode's gate
+under a cascode on the bottom diode's gate, so each copy's rail device has its diode's V_DS::
+
+    md{h} (diode d{h}, source vdd) over md{h}2 (diode n{h}, source d{h}), h ∈ {a, b}
+        — supplies E_a into na / E_b into nb
+    mc{h} (gate d{h}, drain c{h}) under mc{h}2 (gate n{h}, drain m{h})
+        — pMOS copy of E_h into the stacked nMOS diode
+    mn{h}2 (diode m{h}, source m{h}1) over mn{h} (diode m{h}1, source 0)
+    per split side s ∈ {p, n} (sink half a for p / b for n; source half the other):
+    ice{s} : I_ce sunk from ge{s}
+    mk{s} (gate m{sink}1, source 0, drain k{s}) under mk{s}2 (gate m{sink}, drain ge{s})
+        — nMOS copy of E_sink out of ge{s}
+    ms{s} (gate d{src}, source vdd, drain s{s}) under ms{s}2 (gate n{src}, drain ge{s})
+        — pMOS copy of E_src into ge{s}
+    me{s} (diode gt{s}, source vdd) over me{s}2 (diode ge{s}, source gt{s})
+        — carries I_ce ± E; gt{s}/ge{s} are the gates of the cells' w…mc{s}/w…mcc{s}
+
+``error_mirror="plain"``: single diodes mda/mdb (na/nb), copies mca/mcb into the nMOS diodes
+mna/mnb (ma/mb), per side ice{s}, mk{s} (gate ma for p, mb for n, drain ge{s}), ms{s} (gate nb
+for p, na for n) and the diode me{s} on ge{s}. pMOS of the error path are sized w_e_m/l_e_m
+(20/1 µm by default), its nMOS w_m/l_m.
+
+Why the cascodes, rails and tracking cascodes. sky130's drain-voltage dependence (DIBL) made the
+loop, error-path and product gains each 8–19 % off when mirror copies and loop partners sat at
+different V_DS (the learning rate came out × 1.24; sky130 tt dim 4 × 200 nmse_vs_ideal 2.65 %).
+The defaults match the drain voltages: the stacked-diode (cascode) error mirrors, the cells'
+feedback rails (v_fb1_v = 0.15 V, v_fb2_v = 0.05 V: m1's and m4's drains at their partners' V_DS)
+and a tracking cascode on every m5 (i_track_a = 100 pA: V_DS(m5) follows s2 and matches the
+diode mx) — nmse_vs_ideal 0.15 % (see :mod:`netlists.weight_cell` for the cell's measures). At
+dim 4 the learner has 257 MOS devices.
+
 Nodes: ``vc{i}p``, ``vc{i}n`` states; read-outs: ``drain_current("w{i}pmw")`` = W_i⁺,
-``drain_current("mda","p")`` = Y⁺ + Q, ``drain_current("mdb","p")`` = Y⁻ + P.
+``drain_current("mda","p")`` = Y⁺ + Q, ``drain_current("mdb","p")`` = Y⁻ + P (in both error
+mirrors: with the cascode, mda/mdb are the top devices of the stacks).
 """
 
 from __future__ import annotations
@@ -81,8 +135,21 @@ class LearnerParams(Params):
     temp_c : temperature for U_T, °C.
     t_rise_s : transition time between samples, s.
     w_m, l_m, w_out_m, l_out_m, w_p_m, l_p_m, w_fb_m, l_fb_m : device sizes as in
-        :class:`netlists.weight_cell.WeightCellParams`, m; ``w_e_m``/``l_e_m`` size the pMOS of
-        the error path, m.
+        :class:`netlists.weight_cell.WeightCellParams`, m (w_m/l_m also size the I_u diode mu0,
+        the input diodes mx*, the products' m4, and the nMOS of the error path; w_out_m/l_out_m
+        the products' m3, copies of mw; w_fb_m/l_fb_m the products' feedback devices too).
+    w_e_m, l_e_m : size of every pMOS of the error path (diodes md*, copies mc*/ms*, split
+        diodes me*, and the e± copies w*mc*/w*mcc* into the cells), m; 20/1 µm by default.
+    v_fb1_v, v_fb2_v : the cells' feedback rails fb1/fb2 (sources of mf1 / mf2), V; lift m1's and
+        m4's drains so they sit at their loop partners' V_DS (0 = ground, no rail).
+    i_track_a : bias of the tracking cascode on every m5 (mt2/mk5), A; V_DS(m5) follows s2 and
+        matches the diode mx (0 = none). i_track1_a : the same on m1 (mt1/mk1), A (0 = none, the
+        default).
+    w_lt_m, l_lt_m : size of the tracking diodes mt*, m. w_cas_m, l_cas_m : of the tracking
+        cascodes mk*, m. (All passed on to the cells, see WeightCellParams.)
+    error_mirror : ``"cascode"`` (default: stacked-diode pMOS/nMOS mirrors in the error path and
+        cascoded e± copies, so every copy sees its diode's V_DS) or ``"plain"`` (single diodes and
+        copies; sky130's DIBL then puts the error-path gains up to ~20 % off).
     v_ref_v, v_out_v, vdd_v : reference, read-out drain and supply voltages, V.
     points_per_hold : output points per sample (also bounds the time step).
     settle_holds : holds with x = 0, y = 0 before the stream (start-up of the loops; w stays 0

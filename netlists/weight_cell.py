@@ -18,27 +18,73 @@ Seevinck (1990) and Frey (1993) in MOS subthreshold form; the differential-pair 
 (DPI) of Bartolozzi & Indiveri (2007), ``τ dI_out/dt + I_out = (I_gain/I_τ)·I_in``, is the
 same cell with the product ``I_e·I_x/I_u`` replaced by one input (and I_gain/I_τ by 1/λ).
 
-Circuit (nMOS bulk at 0; I = I_0 e^{(κV_G − V_S)/U_T}; every "forced" current is held by a
-feedback device that moves the shared source, as in :func:`netlists.blocks.multiplier`)::
+Circuit (nMOS bulk at 0, pMOS bulk at vdd; I = I_0 e^{(κV_G − V_S)/U_T}; every "forced"
+current is held by a feedback device that moves the shared source, as in
+:func:`netlists.blocks.multiplier`). :func:`add_weight_cell` generates the list below;
+MOS names and the local nodes c1, s1, gu, pa, pb, pc, t1, d1, s2*, t2*, d5* get ``prefix`` in
+front (``m1`` → ``<prefix>m1``), sources and the capacitor after their first letter (``ia`` →
+``i<prefix>a``, ``cw`` → ``c<prefix>w``); vc, ie, ix are the caller's nodes and vdd, ref, out,
+fb1, fb2, 0 shared rails. Currents in A, voltages in V, C in F::
 
+    ia   : I_A from vdd into c1                             — loop bias (sets τ)
+    iu   : I_u from vdd into gu                             — unit current (divides the product)
+    ilam : I_λ from vc to 0                                 — leak (λ = I_λ/I_A)
+    cw   : C from vc to 0                                   — the state capacitor
     mw : gate vc, source ref, drain out (held at v_out_v)   — output, I_w
     m1 : gate vc, source s1, drain c1 ← I_A                 — pair 1, shares vc with mw
-    mf1: gate c1, drain s1, source 0                        — feedback: sinks s1 until m1 carries I_A
+         (with i_track1_a > 0 its drain is d1, under the cascode mk1 below)
+    mf1: gate c1, drain s1, source fb1 (0 if v_fb1_v = 0)   — feedback: sinks s1 until m1 carries I_A
     m3 : diode on I_u (gate = drain gu), source s1          — pair 1, shares s1 with m1
-    m4 : gate gu, source s2, drain c4 ← I_e                 — pair 2, shares gu with m3
-    mf2: gate c4, drain s2, source 0                        — feedback: m4 carries I_e
-    mx : diode on I_x (gate = drain gx), source ref         — shares ref with mw
-    m5 : gate gx, source s2, drain pb                       — output of the loop, I_c
-    mpa/mpb, mpc/mpd: pMOS cascode mirror (bulk vdd) that copies I_c from pb into vc
-    cw : C from vc to 0;  ilam: I_λ from vc to 0
+    per product term k (``*`` = k on names and nodes, omitted when there is one term; the caller
+    feeds I_e into ie and provides the I_x diode's gate ix; the terms' I_c add up in pb):
+    m4*: gate gu, source s2*, drain ie ← I_e                — pair 2, shares gu with m3
+    mf2*: gate ie, drain s2*, source fb2 (0 if v_fb2_v = 0) — feedback: m4 carries I_e
+    m5*: gate ix, source s2*, drain pb                      — output of the loop, I_c
+         (with i_track_a > 0 its drain is d5*, under the cascode mk5 below)
+    it2*, mt2*, mk5* (only if i_track_a > 0): it2 I_t from vdd into t2*; mt2 diode
+         on t2* with source s2*; mk5 gate t2*, source d5*, drain pb — tracking cascode of m5
+    it1, mt1, mk1 (only if i_track1_a > 0): it1 I_t1 from vdd into t1; mt1 diode on t1 with
+         source s1; mk1 gate t1, source d1, drain c1        — tracking cascode of m1
+    mpa: diode pa, source vdd;  mpb: diode pb, source pa    — stacked pMOS diodes on I_c (from pb)
+    mpc: gate pa, source vdd, drain pc;  mpd: gate pb, source pc, drain vc
+                                                            — cascoded pMOS copy: I_c into vc
+    mx : diode on I_x (gate = drain ix), source ref         — outside the cell (the caller's)
 
 Going round the loop (shared gates: mw–m1, m3–m4, m5–mx; shared sources: m1–m3, m4–m5,
 mx–mw) gives ``I_w·I_u·I_c = I_A·I_e·I_x``, independent of I_0, κ and temperature. The
 output and the diode mx sit on ``v_ref_v`` so that s1 = V_ref + U_T ln(I_w/I_A) stays above
 ground; mw and m1 have one size, the other four loop devices another (the loop needs
 S_w·S_3·S_5 = S_1·S_4·S_x), so mw and m1 can be small to keep their gate capacitance, which
-adds to C, below 1 %. The cascode keeps the mirror's output V_DS equal to its input's
-(sky130's DIBL would otherwise give a gain error of several %).
+adds to C, below 1 %.
+
+Drain-voltage matching. The loop law holds only if the drain-voltage dependence (DIBL) of
+the devices on one side of the loop (mw, m3, m5) cancels that of their partners (m1, m4, mx).
+On sky130 it does not by itself: the learner's loop, error-path and product gains were each
+8–19 % off, and matching the drain voltages took the sky130 tt learner's nmse_vs_ideal from
+2.65 % to 0.15 % (see :mod:`netlists.spice_learner_circuit`). The rails and the tracking
+cascodes are optional and off in the defaults of :class:`WeightCellParams`;
+:class:`~netlists.spice_learner_circuit.LearnerParams` turns on both rails and the m5 cascodes
+(v_fb1 = 0.15 V, v_fb2 = 0.05 V, I_t = 100 pA; no m1 cascode, I_t1 = 0):
+
+* feedback rails ``fb1``/``fb2`` (sources ``vfb1``/``vfb2`` from :func:`add_cell_rails`, V):
+  the drain of m1 (c1) and of m4 (ie) is the gate of its feedback device, V_fb + V_GS(mf); lifting
+  mf1's/mf2's source lifts those drains by V_fb, so V_DS(m1) ≈ V_DS(mw) = v_out − v_ref and
+  V_DS(m4) moves towards V_DS(m3) (a diode: its V_GS) instead of sitting at ≈ 0.1 V.
+* tracking cascode on each m5 (``i_track_a``): the diode mt2 on s2 biases mk5 so m5's drain d5
+  follows s2, ``V_DS(m5) = U_T·ln(I_t·S_cas/(I_c·S_lt))`` in the ideal weak-inversion law
+  (S = W/L; mt2 sized w_lt_m/l_lt_m, mk5 w_cas_m/l_cas_m), instead of sitting at the mirror node
+  pb ≈ vdd − 2V_SG (≈ 0.8 V); this brings V_DS(m5) to that of its partner mx, a diode.
+  ``i_track1_a`` does the same for m1 (mt1/mk1).
+* the pMOS output mirror is always cascoded (mpb/mpd) so the copy mpc sees the V_DS of the diode
+  mpa (a plain mirror into vc would give a gain error of several %).
+
+Measured on sky130 tt at rest (learner cell on its bench, V_ref = 0.1 V, v_out = 0.35 V):
+V_DS of mw/m1, m3/m4, m5/mx = 0.25/0.29, 0.28/0.19, 0.24/0.24 V with the rails and the m5
+cascode, against 0.25/0.10, 0.28/0.10, 0.53/0.24 V without.
+
+The step bench :func:`weight_cell` adds ``vdd`` (vdd_v), ``vref`` (ref, v_ref_v), ``vout``
+(out, v_out_v), the rails, ``ie`` (I_e into c4, the drain of m4), ``ix`` (PWL I_x into gx) and
+the diode ``mx`` (sized w_m/l_m), with ``.nodeset`` guesses for s1 and s2.
 
 References: E. Seevinck, Electron. Lett. 26, 2046 (1990); D. R. Frey, IEE Proc. G 140, 406
 (1993); C. Bartolozzi, G. Indiveri, Neural Comput. 19, 2581 (2007).
@@ -78,21 +124,27 @@ class WeightCellParams(Params):
     i_e_a : error input I_e, A.
     i_x_a : input I_x before the step and after ``t_back_s``, A.
     i_x_step_a : input I_x between ``t_step_s`` and ``t_back_s``, A.
-    w_m, l_m : size of the loop devices m3, m4, m5, mx, m.
-    w_p_m, l_p_m : size of the four pMOS of the cascode mirror, m (small: their gate
+    w_m, l_m : size of the loop devices m3, m4*, m5* and of the bench's I_x diode mx, m.
+    w_p_m, l_p_m : size of the four pMOS of the cascode mirror mpa–mpd, m (small: their gate
         capacitance delays the charging current after a step of the input).
     w_out_m, l_out_m : size of the output device mw and its loop partner m1, m.
-    w_fb_m, l_fb_m : size of the feedback devices mf1, mf2, m (narrow and long so their
+    w_fb_m, l_fb_m : size of the feedback devices mf1, mf2*, m (narrow and long so their
         gates sit high enough to keep m1 and m4 saturated; their region is not required).
-    v_fb1_v, v_fb2_v : source voltage of mf1 / mf2 (rails ``fb1``/``fb2``; 0 = ground), V. Raising
-        it lifts the feedback device's gate, i.e. the drain of m1 / m4, by the same amount.
-    i_track_a : bias of the source-tracking cascodes, A (0 = none). With it, m1 and each m5 get
-        an nMOS cascode whose gate is a diode (``mt*``, fed by I_t, source on the shared loop
-        source s1 / s2), so V_DS(m1) = U_T·ln(I_t·S_cas/(I_A·S_lt)) and V_DS(m5) =
-        U_T·ln(I_t·S_cas/(I_c·S_lt)) whatever the source voltage (weak inversion, bulk-referenced
-        law; S = W/L) — the loop devices then see fixed V_DS and sky130's drain-voltage
-        dependence cancels between loop partners.
-    w_lt_m, l_lt_m : size of the level-shift diodes mt*, m. w_cas_m, l_cas_m : cascodes, m.
+    v_fb1_v, v_fb2_v : source voltage of mf1 / mf2* (rails ``fb1``/``fb2``, sources ``vfb1``/
+        ``vfb2`` of :func:`add_cell_rails`; 0 = no rail, the source is at ground), V. Raising it
+        lifts the feedback device's gate, i.e. the drain of m1 / m4 (c1 / ie), by the same amount,
+        so that V_DS(m1) matches V_DS(mw) and V_DS(m4) approaches V_DS(m3) (DIBL matching).
+    i_track_a : bias I_t of the tracking cascodes on each m5, A (0 = none). With it, each term
+        gets ``it2`` (I_t from vdd into t2), the diode ``mt2`` (source on s2) and the cascode
+        ``mk5`` (gate t2, between m5's drain d5 and pb), so m5's drain follows s2 and V_DS(m5) =
+        U_T·ln(I_t·S_cas/(I_c·S_lt)) (ideal weak-inversion, bulk-referenced law; S = W/L)
+        instead of pb − s2 — close to the V_DS of its partner, the diode mx, so that sky130's
+        drain-voltage dependence cancels round the loop.
+    i_track1_a : the same for m1, A (0 = none): ``it1``, diode ``mt1`` on s1, cascode ``mk1``
+        between m1's drain d1 and c1; V_DS(m1) = U_T·ln(I_t1·S_cas/(I_A·S_lt)).
+    w_lt_m, l_lt_m : size of the tracking diodes mt1, mt2*, m (narrow and long, so S_cas/S_lt ≫ 1
+        and the V_DS it sets keeps m5 / m1 saturated).
+    w_cas_m, l_cas_m : size of the tracking cascodes mk1, mk5*, m.
     v_ref_v : source voltage of mw and mx, V.
     v_out_v : drain voltage of mw (where I_w is measured), V; near the loop devices' drain
         voltages so that DIBL affects mw as it does its partners.
