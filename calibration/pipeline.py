@@ -25,7 +25,18 @@ from .device_fit import EkvParams, IVData, collect_iv, device_fit, fit_ekv
 from .mismatch import MismatchSample, fit_pelgrom, sample_mismatch
 from .schema import BlockFit, Calibration, MismatchFit, Provenance
 
-__all__ = ["CalibrationPlan", "CalibrationRun", "plan_for", "calibrate"]
+__all__ = ["CalibrationPlan", "CalibrationRun", "plan_for", "calibrate", "CALIBRATION_CELL"]
+
+#: The weight cell characterized for the behavioural learner (SI units). C = 200 pF (τ ≈ 70 ms):
+#: the pMOS mirror's ~0.3 ms settling after a step stays < 1 % of τ. A 1.95 V supply (the top of
+#: sky130's 1.8 V device range), 4/4 µm loop devices and 0.42/16 µm feedback devices keep every
+#: signal device weak and saturated from −20 to 85 °C and at all five corners (with 1.8 V the pMOS
+#: cascode runs out of headroom at −20 °C; with 10/2 µm loop devices the diodes drop below
+#: 4 U_T at 85 °C).
+CALIBRATION_CELL = WeightCellParams(
+    c_f=200e-12, t_step_s=20e-3, t_back_s=320e-3, t_stop_s=640e-3,
+    w_m=4e-6, l_m=4e-6, w_fb_m=0.42e-6, l_fb_m=16e-6, vdd_v=1.95,
+)
 
 
 @dataclass(frozen=True)
@@ -131,8 +142,7 @@ def calibrate(
     run.multiplier = mult = fit_multiplier(train, valid, i_unit)
 
     # -- weight cell: tau, lambda_eff, leak, asymmetry, range ---------------------------------
-    # C = 200 pF (τ ≈ 70 ms): the pMOS mirror's ~0.3 ms settling after a step stays < 1 % of τ
-    cell_params = WeightCellParams(c_f=200e-12, t_step_s=20e-3, t_back_s=320e-3, t_stop_s=640e-3)
+    cell_params = CALIBRATION_CELL
     run.cell = cell = fit_weight_cell(tech, cell_params, sim=sim, simulator=simulator)
     i_w_min, i_w_max, run.range_records = cell_range(tech, cell_params, factors=plan.range_factors, sim=sim, simulator=simulator)
 

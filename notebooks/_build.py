@@ -190,6 +190,7 @@ behind every fit can be looked at. The notebook ends by loading the shipped defa
 from calibration import load_default_calibration
 from calibration.block_fit import design_points, fit_multiplier, multiplier_model_a, simulate_multiplier_points
 from calibration.cell_fit import fit_weight_cell
+from calibration.pipeline import CALIBRATION_CELL
 from calibration.device_fit import collect_iv, fit_ekv
 from calibration.ekv_model import ekv_current_a
 from calibration.mismatch import fit_pelgrom, sample_mismatch
@@ -290,7 +291,7 @@ fits `τ dI_w/dt = P − λ_eff·I_w − leak` to an up-step response (×3 and b
 down-step (×1/3) it did not see; the up and down relaxation rates give the update asymmetry. The
 cell is the pipeline's (C = 200 pF, τ ≈ 70 ms)."""),
     ("code", """\
-cell_params = WeightCellParams(c_f=200e-12, t_step_s=20e-3, t_back_s=320e-3, t_stop_s=640e-3)
+cell_params = CALIBRATION_CELL  # the cell the shipped calibration characterizes
 cell = fit_weight_cell(sky, cell_params, simulator=sim)
 print(f"τ {1e3 * cell.tau_s:.2f} ms (design {1e3 * cell.tau_ideal_s:.2f} ms, {100 * (cell.tau_s / cell.tau_ideal_s - 1):+.2f} %), "
       f"λ_eff {cell.lam_eff:.4f} (design {cell_params.lam:g}), leak {cell.leak_a:.2e} A, "

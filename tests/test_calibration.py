@@ -18,10 +18,9 @@ from calibration.cell_fit import fit_weight_cell
 from calibration.device_fit import collect_iv, fit_ekv
 from calibration.ekv_model import ekv_current_a
 from netlists import get_technology
-from netlists.weight_cell import WeightCellParams
 
 ROOT = Path(__file__).resolve().parents[1]
-CELL = WeightCellParams(c_f=200e-12, t_step_s=20e-3, t_back_s=320e-3, t_stop_s=640e-3)
+from calibration.pipeline import CALIBRATION_CELL as CELL  # noqa: E402
 
 
 def run_cli(*args: str, cwd=None) -> subprocess.CompletedProcess:
