@@ -9,6 +9,7 @@ option; a missing default calibration or an unavailable learner exits 1 with a c
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import math
 import sys
 from pathlib import Path
@@ -22,13 +23,6 @@ __all__ = ["register", "cmd_train", "cmd_compare"]
 
 MODELS = ("ideal", "continuous", "analog", "spice")
 DEFAULT_TASK = "diabetes"
-
-
-class _Failed(SystemExit):
-    """Exit status 1 with a one-line message on stderr (the CLI maps no other error to 1)."""
-
-    def __init__(self, message: str) -> None:
-        super().__init__(f"logdomain: error: {message}")
 
 
 # ------------------------------------------------------------------------- argument types
@@ -88,6 +82,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     train.add_argument("--model", choices=MODELS, default="ideal", help="learner (default ideal)")
     _common(train)
     train.add_argument("--dies", type=_integer(1, 100000), default=1, help="analog dies (default 1)")
+    train.add_argument("--tech", default="sky130", choices=("ekv", "bsim", "sky130"),
+                       help="technology of --model spice (default sky130)")
+    train.add_argument("--corner", default="tt", choices=("tt", "ss", "ff", "sf", "fs"), help="sky130 corner for --model spice")
     train.set_defaults(handler=cmd_train)
 
     compare = subparsers.add_parser("compare", help="analog vs ideal over many dies; writes a report")
@@ -139,7 +136,7 @@ def _task(args: argparse.Namespace) -> Task:
 def _calibration(args: argparse.Namespace):
     from calibration.schema import CalibrationError, default_calibration_path, load_calibration
 
-    from .errors import UsageError
+    from .errors import CommandError, UsageError
 
     if args.calibration is not None:
         try:
@@ -148,12 +145,12 @@ def _calibration(args: argparse.Namespace):
             raise UsageError(f"--calibration: {exc}") from None
     path = default_calibration_path()
     if not path.exists():
-        raise _Failed(f"the default calibration {path} does not exist yet (it is made by "
+        raise CommandError(f"the default calibration {path} does not exist yet (it is made by "
                       "`logdomain calibrate`); pass --calibration FILE")  # fmt: skip
     try:
         return load_calibration(path)
     except CalibrationError as exc:
-        raise _Failed(f"the default calibration is invalid: {exc}") from None
+        raise CommandError(f"the default calibration is invalid: {exc}") from None
 
 
 def _mse(x: np.ndarray, y: np.ndarray, w: np.ndarray) -> float | None:
@@ -163,16 +160,41 @@ def _mse(x: np.ndarray, y: np.ndarray, w: np.ndarray) -> float | None:
 # ----------------------------------------------------------------------------- handlers
 
 
+def _train_spice(args: argparse.Namespace, task) -> dict[str, Any]:
+    """The transistor-level learner (one pass, rows in order) on the task's training rows."""
+    from netlists import get_technology
+    from netlists.spice_learner_circuit import MAX_DIM
+
+    from .errors import UsageError
+    from .spice_learner import compare_spice_learner
+
+    if task.n_features > MAX_DIM:
+        raise UsageError(f"--model spice: the learner has at most {MAX_DIM} inputs; task {task.name!r} has {task.n_features}")
+    if not len(task.y_test):
+        raise UsageError("--test-fraction: --model spice needs held-out rows (> 0) to compare predictions")
+    x, y = task.x_train, task.y_train
+    # `epochs` passes in order = the rows streamed `epochs` times, one hold each
+    stream = dataclasses.replace(task, x_train=np.tile(x, (args.epochs, 1)), y_train=np.tile(y, args.epochs))
+    r = compare_spice_learner(get_technology(args.tech, corner=args.corner), stream, eta=args.eta, lam=args.lam)
+    return {
+        "model": "spice", "task": task.name, "features": list(task.feature_names), "eta": args.eta, "lam": args.lam,
+        "epochs": args.epochs, "n_train": int(len(y)), "n_test": int(len(task.y_test)),
+        "weights": [float(v) for v in r.weights], "train_mse": _mse(x, y, r.weights),
+        "test_mse": _mse(task.x_test, task.y_test, r.weights),
+        "nmse_vs_ideal": r.nmse_vs_ideal, "weight_nmse": r.weight_nmse, "runtime_s": r.runtime_s,
+        "tech": r.run.netlist.technology.label, "regions_ok": r.run.regions_ok,
+    }  # fmt: skip
+
+
 def cmd_train(args: argparse.Namespace) -> dict[str, Any]:
     """One learner on one task; returns weights, train/test MSE and the settings."""
     from .analog import AnalogModel, sgdr_analog
     from .compare import evaluate
     from .ideal import sgdr_continuous_zoh, sgdr_discrete
 
-    if args.model == "spice":
-        raise _Failed("--model spice is not available yet: the transistor-level learner "
-                      "(`logdomain simulate learner`) has not landed; use --model analog")  # fmt: skip
     task = _task(args)
+    if args.model == "spice":
+        return _train_spice(args, task)
     x, y = task.x_train, task.y_train
     out: dict[str, Any] = {"model": args.model, "task": task.name, "features": list(task.feature_names),
                            "eta": args.eta, "lam": args.lam, "epochs": args.epochs,
@@ -212,7 +234,7 @@ def cmd_compare(args: argparse.Namespace) -> dict[str, Any]:
         return _compare_spice(args)
 
     from .analog import AnalogModel
-    from .errors import UsageError
+    from .errors import CommandError, UsageError
     from .compare import CompareConfig, run_compare
     from .report import write_report
 
@@ -233,7 +255,7 @@ def cmd_compare(args: argparse.Namespace) -> dict[str, Any]:
     try:
         write_report(result, out_dir)
     except OSError as exc:
-        raise _Failed(f"--out: cannot write the report to {str(out_dir)!r}: {exc}") from None
+        raise CommandError(f"--out: cannot write the report to {str(out_dir)!r}: {exc}") from None
     return result.summary
 
 

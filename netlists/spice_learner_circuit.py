@@ -110,9 +110,13 @@ from .technologies.base import Technology, thermal_voltage_v
 from .values import spice_number
 from .weight_cell import WeightCellParams, add_cell_rails, add_weight_cell
 
-__all__ = ["LearnerParams", "learner", "split_currents", "state_nodes", "cell_names"]
+__all__ = ["MAX_DIM", "LearnerParams", "learner", "split_currents", "state_nodes", "cell_names"]
 
 _I = Bound(1e-13, 1e-7, "A")
+
+
+#: largest number of inputs (weights) of a generated learner
+MAX_DIM = 8
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -196,7 +200,7 @@ class LearnerParams(Params):
     settle_holds: int = 1
     _choices: ClassVar[dict[str, tuple[str, ...]]] = {"error_mirror": ("plain", "cascode")}
     _bounds: ClassVar[dict[str, Bound]] = {
-        "dim": Bound(1, 8, "", integer=True),
+        "dim": Bound(1, MAX_DIM, "", integer=True),
         "eta": Bound(1e-6, 1.0, ""),
         "lam": Bound(0.0, 10.0, ""),
         "t_hold_s": Bound(1e-6, 10.0, "s"),

@@ -76,19 +76,35 @@ def test_train_analog_json(capsys, cal_file):
     assert {"train_mse", "test_mse", "nmse_vs_ideal"} <= set(out) and out["nmse_vs_ideal"] < 0.2
 
 
-def test_train_spice_not_available():
-    proc = subprocess.run([sys.executable, "-m", "logdomain.cli", "train", "--model", "spice"],
+def test_train_spice_streams_the_rows_through_the_transistor_learner(tmp_path):
+    rng = np.random.default_rng(1)
+    x = rng.uniform(-1, 1, (40, 2))
+    y = x @ np.array([0.5, -0.3]) + 0.02 * rng.standard_normal(40)
+    csv = tmp_path / "d.csv"
+    csv.write_text("a,b,y\n" + "\n".join(f"{a},{b},{t}" for (a, b), t in zip(x, y)) + "\n")
+    common = ["--data", str(csv), "--target", "y", "--eta", "0.05", "--epochs", "2", "--json"]
+    run = lambda model: subprocess.run([sys.executable, "-m", "logdomain.cli", "train", "--model", model, *common],  # noqa: E731
+                                       capture_output=True, text=True, timeout=300)
+    spice, continuous = run("spice"), run("continuous")
+    assert spice.returncode == 0, spice.stderr
+    w_spice = np.array(json.loads(spice.stdout)["weights"])
+    w_cont = np.array(json.loads(continuous.stdout)["weights"])
+    assert np.sum((w_spice - w_cont) ** 2) / np.sum(w_cont**2) < 0.01  # same stream, same flow
+
+
+def test_train_spice_refuses_too_many_inputs():
+    proc = subprocess.run([sys.executable, "-m", "logdomain.cli", "train", "--model", "spice", "--task", "diabetes"],
                           capture_output=True, text=True, timeout=120)
-    assert proc.returncode == 1 and "not available yet" in proc.stderr and len(proc.stderr.splitlines()) == 1
+    assert proc.returncode == 2 and "at most 8 inputs" in proc.stderr and len(proc.stderr.splitlines()) == 1
 
 
-def test_missing_default_calibration_exits_1(monkeypatch, tmp_path):
+def test_missing_default_calibration_exits_1(monkeypatch, tmp_path, capsys):
     import calibration.schema as schema
 
     monkeypatch.setattr(schema, "default_calibration_path", lambda: tmp_path / "none.json")
-    with pytest.raises(SystemExit) as info:
-        main(["compare", "--quick", "--out", str(tmp_path / "r")])
-    assert info.value.code.startswith("logdomain: error: the default calibration") and "--calibration" in info.value.code
+    assert main(["compare", "--quick", "--out", str(tmp_path / "r")]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("logdomain: error: the default calibration") and "--calibration" in err[0]
     assert not (tmp_path / "r").exists()
 
 
