@@ -169,6 +169,11 @@ class Simulator:
         return str(self._version)
 
     @property
+    def alive(self) -> bool:
+        """True while the worker process is running."""
+        return self._proc is not None and self._proc.poll() is None
+
+    @property
     def worker_pid(self) -> int | None:
         return self._pid
 

@@ -30,7 +30,6 @@ import multiprocessing
 import os
 import re
 import sys
-import threading
 import time
 from concurrent.futures import Executor, ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
@@ -42,11 +41,12 @@ from typing import Any, Callable, Iterable, Mapping, Sequence
 import numpy as np
 
 from .cache import SweepCache, circuit_key, default_cache_dir, ngspice_identity, point_key
-from .errors import NetlistError, ParameterError, SimulationError, SimulationTimeout
+from .errors import NetlistError, ParameterError, SimulationError
 from .netlist import Netlist, ammeter_name
 from .params import SimParams
-from .runner import Simulator, guard_netlist_text
+from .runner import guard_netlist_text
 from .values import check_identifier, parse_number, spice_number
+from ._sweep_worker import run_chunk
 
 __all__ = ["SweepCircuit", "SweepResult", "PointError", "sweep", "grid", "mc_samples", "mos_op_circuit", "sweep_executor"]
 
@@ -279,70 +279,6 @@ class SweepResult:
         return self
 
 
-# -- worker side (runs inside any executor worker) ---------------------------------------------------
-_LOCAL = threading.local()
-
-
-class _Client:
-    """One ngspice child per executor worker thread, with the sweep's circuit kept loaded."""
-
-    def __init__(self) -> None:
-        self.sim = Simulator()
-        self.loaded: tuple[str, int | None] | None = None
-
-    def _ensure(self, spec: dict) -> dict | None:
-        if self.loaded is not None and self.loaded == (spec["key"], self.sim.worker_pid) and self.sim._proc is not None and self.sim._proc.poll() is None:
-            return None
-        self.loaded = None
-        reply = self.sim.request({"op": "load", "text": spec["text"], "init": spec["init"]}, spec["timeout"] + 60)
-        if reply.get("status") != "ok":
-            kind = "netlist" if reply.get("status") == "netlist_error" else "simulation"
-            return {"status": "error", "kind": kind, "message": reply.get("message", ""), "log": reply.get("log", "")[-4000:]}
-        self.loaded = (spec["key"], self.sim.worker_pid)
-        return None
-
-    def run(self, spec: dict, requests: list[dict]) -> list[dict]:
-        failure = self._ensure(spec)
-        if failure is not None:
-            return [failure] * len(requests)
-        pid = self.sim.worker_pid
-        reply = self.sim.request({"op": "points", "points": requests}, spec["timeout"] * len(requests))
-        if self.sim.worker_pid != pid or reply.get("status") != "ok":
-            raise SimulationError(f"ngspice worker restarted or failed during the chunk: {reply.get('message')}")
-        return [_record(r) for r in reply["results"]]
-
-
-def _record(reply: dict) -> dict:
-    if reply.get("status") == "ok":
-        return {"status": "ok", "vectors": reply["vectors"]}
-    kind = {"netlist_error": "netlist", "sim_error": "simulation"}.get(reply.get("status"), "crash")
-    return {"status": "error", "kind": kind, "message": reply.get("message", ""), "log": reply.get("log", "")[-4000:]}
-
-
-def _run_chunk(spec: dict, requests: list[dict]) -> list[dict]:
-    """Simulate a chunk of points; a timeout or crash isolates the culprit point by point."""
-    client = getattr(_LOCAL, "client", None)
-    if client is None:
-        client = _LOCAL.client = _Client()
-    try:
-        return client.run(spec, requests)
-    except SimulationError:
-        pass
-    out = []
-    for request in requests:
-        for attempt in range(2):
-            try:
-                out.append(client.run(spec, [request])[0])
-                break
-            except SimulationTimeout as exc:
-                out.append({"status": "error", "kind": "timeout", "message": str(exc).splitlines()[0]})
-                break
-            except SimulationError as exc:
-                if attempt:
-                    out.append({"status": "error", "kind": "crash", "message": str(exc).splitlines()[0]})
-    return out
-
-
 # -- driver (caller side) ----------------------------------------------------------------------------
 def _normalize(raw: Mapping[str, Any], index: int, circuit: SweepCircuit, structure: Sequence[str]) -> dict[str, Any]:
     where = f"sweep point {index}"
@@ -477,7 +413,7 @@ def sweep(
             futures = {}
             for c in pending:
                 g = groups[chunks[c][0]]
-                futures[pool.submit(_run_chunk, specs[g], [_request(normalized[i], circuits[g]) for i in chunks[c]])] = c
+                futures[pool.submit(run_chunk, specs[g], [_request(normalized[i], circuits[g]) for i in chunks[c]])] = c
             pending = []
             broken = False
             for future in as_completed(futures):
