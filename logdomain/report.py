@@ -80,7 +80,7 @@ def render_markdown(summary: dict[str, Any]) -> str:
         name = row["name"] if row["active"] else f"{row['name']} (not in this model)"
         lines.append(f"| {name} | {_pct(row['median'])} | {_pct(row['p10'])}–{_pct(row['p90'])} |")
     lines += ["", "## Block model", "", "| parameter | value |", "|---|---|"]
-    lines += [f"| {k} | {v} |" for k, v in s["model"].items()]
+    lines += [f"| {k} | {_num(v) if isinstance(v, float) else v} |" for k, v in s["model"].items()]
     if s.get("calibration"):
         lines += ["", "## Calibration", "", "```json", json.dumps(s["calibration"], indent=1), "```"]
     lines += ["", "## Figures", ""]
