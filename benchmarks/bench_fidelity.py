@@ -29,7 +29,10 @@ def main() -> None:
     ap.add_argument("--dim", type=int, default=4)
     ap.add_argument("--samples", type=int, default=200)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--quick", action="store_true", help="dim 2 x 40 samples (a few seconds)")
     args = ap.parse_args()
+    if args.quick:
+        args.dim, args.samples = 2, 40
     tech = get_technology(args.tech, corner=args.corner) if args.tech == "sky130" else get_technology(args.tech)
     sim = SimParams(reltol=1e-4, timeout_s=1800)
     with Simulator(sim) as simulator:
