@@ -310,7 +310,8 @@ def run_spice_learner(
     ----------
     tech : technology. x : inputs, shape (K, N) (scaled, |x| ≲ x_scale). y : targets, shape (K,).
     eta : η = T_s/τ. lam : λ. t_hold_s : T_s, s. params : other learner settings (``dim``,
-        ``eta``, ``lam``, ``t_hold_s`` and ``kappa`` are overridden). sim, simulator : ngspice.
+        ``eta``, ``lam``, ``t_hold_s`` and ``kappa`` are overridden; default
+        ``LearnerParams.for_technology(tech.name)``). sim, simulator : ngspice.
     region_samples : where regions are checked, as fractions of the stream: the end of hold
         ``max(1, round(f·K))`` for each f.
 
@@ -323,7 +324,7 @@ def run_spice_learner(
     x = np.atleast_2d(np.asarray(x, dtype=float))
     sim = sim or (simulator.sim if simulator else SimParams())
     simulator = simulator or get_simulator()
-    base = params or LearnerParams(dim=x.shape[1])
+    base = params or LearnerParams.for_technology(tech.name, dim=x.shape[1])
     p = base.replace(dim=x.shape[1], eta=eta, lam=lam, t_hold_s=t_hold_s, temp_c=sim.temp_c)
     v_g, i_d = output_device_curve(tech, p, sim, simulator)
     ln_i = np.log(np.maximum(i_d, 1e-30))

@@ -51,6 +51,25 @@ def test_generator_checks_shapes_and_initial_states():
     assert text.count("ic=") == 4 and "uic" in text
 
 
+def test_for_technology_defaults():
+    # sky130 and bsim keep the field defaults (their netlists must not change); ekv has its own sizes
+    for name in ("sky130", "sky130:ss", "bsim"):
+        assert LearnerParams.for_technology(name, dim=3) == LearnerParams(dim=3)
+    ekv = LearnerParams.for_technology("ekv", dim=3, eta=0.02)
+    assert ekv.dim == 3 and ekv.eta == 0.02 and ekv.w_p_m != LearnerParams().w_p_m
+    assert LearnerParams.for_technology("ekv", w_p_m=2e-6).w_p_m == 2e-6
+    with pytest.raises(ParameterError, match="technology"):
+        LearnerParams.for_technology("nope")
+
+
+def test_ekv_dim2_learner_regions_all_ok(simulator):
+    # ekv defaults (LearnerParams.for_technology): every signal device weak and saturated at the
+    # checked instants (with the sky130 sizes the cells' mirrors and, in the first sample, m1/m4 were not)
+    r = compare_spice_learner(get_technology("ekv"), learner_task(2, 40, seed=0), samples=40, sim=SIM, simulator=simulator)
+    assert r.run.regions_ok, [rep.summary() for rep in r.run.regions]
+    assert r.nmse_vs_ideal < 0.001
+
+
 @pytest.mark.parametrize("dim", [1, 2])
 def test_small_learner_tracks_the_ideal_flow_on_ekv(simulator, dim):
     task = learner_task(dim, 12, seed=1)
