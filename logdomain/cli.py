@@ -12,7 +12,6 @@ import importlib.util
 import json
 import os
 import sys
-import tempfile
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -30,6 +29,7 @@ from netlists import (
 )
 from netlists.technologies import CORNERS
 
+from ._io import write_atomic
 from .errors import CommandError, UsageError
 
 __all__ = ["main", "build_parser", "UsageError", "CommandError"]
@@ -112,14 +112,7 @@ def _save_figure(fig, path: str) -> None:
         raise UsageError(f"--plot must name a .png file, got {path!r}")
     if not target.parent.exists():
         raise UsageError(f"--plot: folder {str(target.parent)!r} does not exist")
-    fd, tmp = tempfile.mkstemp(suffix=".png", dir=target.parent)
-    os.close(fd)
-    try:
-        fig.savefig(tmp, dpi=120)
-        os.replace(tmp, target)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+    write_atomic(target, lambda tmp: fig.savefig(tmp, dpi=120, format="png"))
 
 
 def _cmd_doctor(args: argparse.Namespace) -> dict[str, Any]:

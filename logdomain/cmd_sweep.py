@@ -12,7 +12,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +20,7 @@ import numpy as np
 from netlists import ParameterError, parse_number
 from netlists.technologies import CORNERS, TECHNOLOGY_NAMES
 
+from ._io import write_atomic
 from .errors import UsageError
 
 __all__ = ["register", "cmd_sweep", "parse_axis"]
@@ -87,17 +87,6 @@ def _integer(text: str, option: str, low: int) -> int:
     return int(value)
 
 
-def _write_atomic(path: Path, write) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=path.suffix + ".tmp")
-    os.close(fd)
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-
-
 def cmd_sweep(args: argparse.Namespace) -> dict[str, Any]:
     from netlists import get_technology
     from netlists.sweep import grid, mos_op_circuit, sweep
@@ -159,6 +148,10 @@ def cmd_sweep(args: argparse.Namespace) -> dict[str, Any]:
         "elapsed_s": result.elapsed_s,
         "errors": [{"index": e.index, "kind": e.kind, "message": e.message} for e in result.errors],
     }
-    _write_atomic(out, lambda tmp: np.savez(open(tmp, "wb"), **arrays))
-    _write_atomic(out.with_suffix(".json"), lambda tmp: Path(tmp).write_text(json.dumps(summary, indent=1) + "\n"))
+    def save_npz(tmp: str) -> None:
+        with open(tmp, "wb") as stream:  # a file object: np.savez would append ".npz" to a name
+            np.savez(stream, **arrays)
+
+    write_atomic(out, save_npz)
+    write_atomic(out.with_suffix(".json"), lambda tmp: Path(tmp).write_text(json.dumps(summary, indent=1) + "\n"))
     return summary
