@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import datetime as _dt
 import hashlib
+import re
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -83,8 +85,19 @@ class CalibrationRun:
     range_records: list[dict] = field(default_factory=list)
 
 
+_INCLUDE = re.compile(r'^(\.(?:include|lib)\s+)"([^"]+)"', re.MULTILINE | re.IGNORECASE)
+
+
 def _hash(text: str) -> str:
-    return hashlib.sha256(text.encode()).hexdigest()[:16]
+    """Netlist identity: an included model file counts by its content (comment lines aside), not by
+    its path, which names the machine's cache or checkout folder."""
+
+    def by_content(match: re.Match) -> str:
+        lines = Path(match.group(2)).read_text().splitlines()
+        body = "\n".join(line for line in lines if not line.lstrip().startswith("*"))
+        return f'{match.group(1)}"sha256:{hashlib.sha256(body.encode()).hexdigest()[:16]}"'
+
+    return hashlib.sha256(_INCLUDE.sub(by_content, text).encode()).hexdigest()[:16]
 
 
 def calibrate(

@@ -100,8 +100,42 @@ def test_shipped_calibration_loads_and_is_sky130_tt():
     assert cal.blocks.multiplier_rms_error < 0.02 and cal.blocks.cell_rms_error < 0.02
 
 
-def test_shipped_calibration_regenerates_bit_for_bit(tmp_path):
-    """The documented command reproduces the shipped file exactly, but for the date."""
+#: relative tolerance on regenerated floats: least-squares fits end where their stopping rule says,
+#: which moves the 9th–10th digit with the machine's BLAS and CPU (measured 4e-9 on a second machine)
+REGEN_REL_TOL = 1e-6
+
+
+def _differences(fresh, shipped, where: str = "") -> list[str]:
+    """Paths where ``fresh`` and ``shipped`` differ: floats beyond REGEN_REL_TOL, anything else at all."""
+    if isinstance(shipped, dict) and isinstance(fresh, dict):
+        if sorted(fresh) != sorted(shipped):
+            return [f"{where or '.'}: keys {sorted(fresh)} != {sorted(shipped)}"]
+        return [d for key in shipped for d in _differences(fresh[key], shipped[key], f"{where}.{key}")]
+    if isinstance(shipped, list) and isinstance(fresh, list):
+        if len(fresh) != len(shipped):
+            return [f"{where}: length {len(fresh)} != {len(shipped)}"]
+        return [d for i, (a, b) in enumerate(zip(fresh, shipped)) for d in _differences(a, b, f"{where}[{i}]")]
+    if isinstance(shipped, float) and isinstance(fresh, float):
+        ok = math.isclose(fresh, shipped, rel_tol=REGEN_REL_TOL, abs_tol=0.0)
+        return [] if ok else [f"{where}: {fresh!r} != {shipped!r} (rel. tol. {REGEN_REL_TOL:g})"]
+    same = type(fresh) is type(shipped) and fresh == shipped
+    return [] if same else [f"{where}: {fresh!r} != {shipped!r}"]
+
+
+def test_regeneration_comparison_is_tolerant_only_for_floats():
+    base = {"a": 1.0, "b": [1, "x", True], "c": {"d": 2.5e-7}}
+    assert _differences(base, base) == []
+    assert _differences({**base, "a": 1.0 + 1e-9}, base) == []  # last digits of a fit
+    assert _differences({**base, "a": 1.0 + 1e-5}, base) == [".a: 1.00001 != 1.0 (rel. tol. 1e-06)"]
+    assert _differences({**base, "b": [1, "y", True]}, base)  # strings exactly
+    assert _differences({**base, "b": [2, "x", True]}, base)  # integers exactly
+    assert _differences({**base, "b": [1.0, "x", True]}, base)  # an int turned float is a change
+    assert _differences({**base, "c": {"d": 2.5e-7, "e": 1}}, base)  # keys exactly
+
+
+def test_shipped_calibration_regenerates(tmp_path):
+    """The documented command reproduces the shipped file: every string, integer and key exactly,
+    every float to REGEN_REL_TOL; only the creation date differs."""
     shipped = json.loads(default_calibration_path().read_text())
     args = shipped["provenance"]["command"].split()[1:]
     args = [a if not a.startswith("--out=") else f"--out={tmp_path / 'default_calibration.json'}" for a in args]
@@ -110,7 +144,7 @@ def test_shipped_calibration_regenerates_bit_for_bit(tmp_path):
     fresh = json.loads((tmp_path / "default_calibration.json").read_text())
     for data in (shipped, fresh):
         data["provenance"].pop("created")
-    assert fresh == shipped
+    assert _differences(fresh, shipped) == []
 
 
 # -- strict loading ---------------------------------------------------------------------------------
