@@ -6,8 +6,12 @@ reports
 
 - the inversion coefficient ``IC = I_D / I_spec`` (I_spec = 2·n·μ·C_ox·U_T²·W/L from the
   technology; IC ≲ 0.1 is weak inversion, IC ≳ 10 strong inversion), and
-- ``|V_DS| / U_T`` (a weak-inversion device is saturated for |V_DS| ≳ 4 U_T, where the
-  reverse current e^{−V_DS/U_T} is below 2 %).
+- ``V_DS / U_T`` with the polarity's sign convention applied (``V_D − V_S`` for an nMOS,
+  ``V_S − V_D`` for a pMOS), at the simulation's temperature (``U_T = kT/q`` at ``sim.temp_c``).
+  A weak-inversion device is saturated for V_DS ≳ 4 U_T, where the reverse current
+  e^{−V_DS/U_T} is below 2 %. The sign matters: a device biased backwards (V_DS < 0) conducts
+  from its source terminal to its drain terminal, the opposite of what the block's law assumes,
+  so it counts as not saturated however large |V_DS| is.
 
 Devices with ``role="feedback"`` (they only close a loop, their current is not part of the
 block's law) are reported with the same numbers but are not required to meet the limits.
@@ -35,7 +39,8 @@ VDS_SAT_MIN_UT = 4.0
 
 @dataclass(frozen=True)
 class DeviceRegion:
-    """Operating point of one transistor (magnitudes for pMOS; V, A)."""
+    """Operating point of one transistor (V, A; pMOS voltages sign-flipped: V_GS means V_SG, V_DS
+    means V_SD, so a conducting, forward-biased device of either polarity has V_GS, V_DS > 0)."""
 
     name: str
     polarity: str
@@ -74,14 +79,14 @@ class RegionReport:
 
     def summary(self) -> str:
         if self.ok:
-            return f"all {len(self.devices)} devices as required: in weak inversion (IC <= {self.ic_max:g}) and saturated (|V_DS| >= {self.vds_min_ut:g} U_T)"
+            return f"all {len(self.devices)} devices as required: in weak inversion (IC <= {self.ic_max:g}) and saturated (V_DS >= {self.vds_min_ut:g} U_T)"
         parts = []
         for d in self.violations:
             why = []
             if not d.weak_inversion:
                 why.append(f"IC={d.ic:.3g} > {self.ic_max:g}")
             if not d.saturated:
-                why.append(f"|V_DS|={d.vds_over_ut:.2f} U_T < {self.vds_min_ut:g} U_T")
+                why.append(f"V_DS={d.vds_over_ut:.2f} U_T < {self.vds_min_ut:g} U_T")
             parts.append(f"{d.name}: {', '.join(why)}")
         return "; ".join(parts)
 
@@ -104,15 +109,15 @@ def check_regions(
     ic_max: float = IC_WEAK_MAX,
     vds_min_ut: float = VDS_SAT_MIN_UT,
 ) -> RegionReport:
-    """Report each device's inversion coefficient and |V_DS|/U_T at point ``index``.
+    """Report each device's inversion coefficient and V_DS/U_T (signed, see module docstring) at point ``index``.
 
     Parameters
     ----------
     netlist, result : the generated netlist and its simulation (``.op``, ``.dc`` or ``.tran``).
-    sim : the settings used (for the temperature, °C).
+    sim : the settings used: ``sim.temp_c`` (°C) sets U_T and I_spec (default 27 °C).
     index : which point of a sweep or transient to check.
-    ic_max : largest inversion coefficient counted as weak inversion.
-    vds_min_ut : smallest |V_DS| in units of U_T counted as saturated.
+    ic_max : largest inversion coefficient counted as weak inversion (dimensionless).
+    vds_min_ut : smallest V_DS (forward, sign convention applied) in units of U_T counted as saturated.
     """
     sim = sim or SimParams()
     ut = thermal_voltage_v(sim.temp_c)
