@@ -42,7 +42,7 @@ def test_behavioural_tracks_spice_on_sky130(simulator, dim, samples):
     assert d["spice_vs_behavioural_nmse"] <= 0.01, d
     assert d["nmse_vs_ideal"]["spice"] <= 0.01 and d["nmse_vs_ideal"]["behavioural"] <= 0.01
     assert 0.9 < r.model.tau_scale < 1.1  # the cell's loop gain is within 10 % of 1 by design
-    assert d["speedup"] > 100
+    # the speedup is a timing: benchmarks/bench_fidelity.py measures it, not this test
     assert r.spice.run.regions_ok
 
 

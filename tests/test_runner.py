@@ -41,14 +41,19 @@ def test_parse_error_is_netlist_error(simulator):
     assert info.value.log
 
 
+#: how late a killed run may end on a loaded 2-core CI machine (the run itself would take hours)
+KILL_SLACK_S = 60.0
+
+
 def test_timeout_then_next_run_works():
+    # 1e12 time steps: only the timeout can end this run
     slow = _custom(["r1 a 0 1k", "c1 a 0 1n", "i1 0 a dc 1u"], Analysis("tran", step=1e-12, stop=1.0, max_step=1e-12))
     with Simulator() as sim:
         pid = sim.worker_pid or sim.ngspice_version and sim.worker_pid
         started = time.perf_counter()
         with pytest.raises(SimulationTimeout):
             sim.run(slow, SimParams(timeout_s=1.0))
-        assert time.perf_counter() - started < 10
+        assert 1.0 <= time.perf_counter() - started < 1.0 + KILL_SLACK_S
         result = sim.run(blocks.nmos_iv(get_technology("ekv")))
         assert result.drain_current("m1")[-1] > 0
         assert sim.worker_pid != pid  # a fresh worker replaced the killed one
@@ -61,6 +66,7 @@ def test_results_are_repeatable(simulator):
     assert (a == b).all()
 
 
+@pytest.mark.slow
 def test_thousand_runs_keep_memory_flat():
     psutil = pytest.importorskip("psutil")
     tech = get_technology("ekv")

@@ -79,7 +79,7 @@ def test_small_learner_tracks_the_ideal_flow_on_ekv(simulator, dim):
     assert r.nmse_vs_ideal < 0.01
     # regions after the start-up hold: every signal device weak and saturated, or reported
     assert all(rep.devices for rep in r.run.regions)
-    assert r.runtime_s < 30
+    # run times are timings: benchmarks/bench_learner.py measures them, not this test
 
 
 @pytest.mark.slow
@@ -93,4 +93,3 @@ def test_dim4_200_samples_within_one_percent(simulator, tech_name):
     task = learner_task(4, 200, seed=0)
     r = compare_spice_learner(get_technology(tech_name), task, samples=200, sim=SIM, simulator=simulator)
     assert r.nmse_vs_ideal <= 0.01, r.as_dict()["regions"]
-    assert r.runtime_s < 120
