@@ -95,10 +95,15 @@ class Simulator:
     ----------
     sim : SimParams
         Default temperature, tolerances and timeout for :meth:`run`.
+    timeout_s : float, optional
+        Wall-clock limit of every :meth:`run` and :meth:`run_text` of this simulator, s, in place
+        of the ``timeout_s`` they are given (e.g. a command line's ``--point-timeout``); same
+        range as ``SimParams.timeout_s``. Raw :meth:`request` calls keep their own limit.
     """
 
-    def __init__(self, sim: SimParams | None = None) -> None:
+    def __init__(self, sim: SimParams | None = None, *, timeout_s: float | None = None) -> None:
         self.sim = sim or SimParams()
+        self.timeout_s = None if timeout_s is None else SimParams(timeout_s=timeout_s).timeout_s
         self._proc: subprocess.Popen | None = None
         self._reader: Connection | None = None
         self._writer: Connection | None = None
@@ -113,7 +118,8 @@ class Simulator:
         # multiprocessing spawn: that needs a __main__ guard in the user's script).
         parent_r, child_w = os.pipe()
         child_r, parent_w = os.pipe()
-        command = [sys.executable, "-m", "netlists._engine", str(child_r), str(child_w)]
+        # the worker ends itself once this process is gone (netlists._lifeline)
+        command = [sys.executable, "-m", "netlists._engine", str(child_r), str(child_w), str(os.getpid())]
         env = dict(os.environ, OMP_NUM_THREADS="1")
         proc = subprocess.Popen(
             command,
@@ -187,15 +193,20 @@ class Simulator:
             self._kill()
             self._start()
         assert self._reader is not None and self._writer is not None
-        self._writer.send(payload)
-        if not self._reader.poll(timeout_s):
-            self._kill()
-            raise SimulationTimeout(f"ngspice run exceeded its timeout of {timeout_s:g} s; worker killed")
         try:
+            self._writer.send(payload)
+            if not self._reader.poll(timeout_s):
+                self._kill()
+                raise SimulationTimeout(f"ngspice run exceeded its timeout of {timeout_s:g} s; worker killed")
             return self._reader.recv()
         except (EOFError, OSError) as exc:
             self._kill()
             raise SimulationError(f"ngspice worker died during the run ({exc!r})") from exc
+        except BaseException:
+            # interrupted while the worker still runs the request (Ctrl-C, a command's run
+            # deadline): its reply would answer the next request, so the worker goes
+            self._kill()
+            raise
 
     def request(self, payload: dict, timeout_s: float) -> dict:
         """Send one raw request to the worker (ops of :mod:`netlists._engine`) and return its reply.
@@ -218,6 +229,7 @@ class Simulator:
         """
         guard_netlist_text(text)
         timeout = self.sim.timeout_s if timeout_s is None else timeout_s
+        timeout = timeout if self.timeout_s is None else self.timeout_s
         started = time.perf_counter()
         with self._lock:
             reply = self._request({"op": "run", "text": text, "init": list(init_commands or [])}, timeout, state_key)
@@ -241,11 +253,13 @@ class Simulator:
         SimulationError
             No rung of the ladder converged (the log of every attempt is attached).
         SimulationTimeout
-            The run took longer than ``sim.timeout_s`` (the whole ladder shares the budget).
+            The run took longer than ``sim.timeout_s`` (or the simulator's own ``timeout_s``; the
+            whole ladder shares the budget).
         """
         sim = sim or self.sim
+        limit_s = sim.timeout_s if self.timeout_s is None else self.timeout_s
         init = netlist.technology.init_commands()
-        deadline = time.perf_counter() + sim.timeout_s
+        deadline = time.perf_counter() + limit_s
         started = time.perf_counter()
         logs: list[str] = []
         attempts: list[str] = []
@@ -257,7 +271,7 @@ class Simulator:
             attempts.append(rung)
             remaining = deadline - time.perf_counter()
             if remaining <= 0:
-                raise SimulationTimeout(f"ngspice run exceeded its timeout of {sim.timeout_s:g} s", log="\n".join(logs), netlist=text, attempts=attempts)
+                raise SimulationTimeout(f"ngspice run exceeded its timeout of {limit_s:g} s", log="\n".join(logs), netlist=text, attempts=attempts)
             with self._lock:
                 reply = self._request({"op": "run", "text": text, "init": init}, remaining, netlist.technology.state_key)
             if reply.get("status") == "ok" and _TRANSIENT_OP.search(reply.get("log", "")):

@@ -46,6 +46,7 @@ from .netlist import Netlist, ammeter_name
 from .params import SimParams
 from .runner import guard_netlist_text
 from .values import check_identifier, parse_number, spice_number
+from ._lifeline import pool_worker_lifeline
 from ._sweep_worker import run_chunk
 
 __all__ = ["SweepCircuit", "SweepResult", "PointError", "sweep", "grid", "mc_samples", "mos_op_circuit", "sweep_executor"]
@@ -201,9 +202,26 @@ def mc_samples(n: int, *, first_seed: int = 1, **fixed: Any) -> list[dict[str, A
 
 
 def sweep_executor(workers: int | None = None) -> ProcessPoolExecutor:
-    """A process pool fit for :func:`sweep` (``forkserver`` start; keep it to reuse warm workers)."""
+    """A process pool fit for :func:`sweep` (``forkserver`` start; keep it to reuse warm workers).
+
+    Its workers end with the process that made the pool, even when that process is killed
+    (:func:`netlists._lifeline.pool_worker_lifeline`); their ngspice children end with them.
+    """
     workers = workers or os.cpu_count() or 1
-    return ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("forkserver"))
+    return ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("forkserver"),
+                               initializer=pool_worker_lifeline, initargs=(os.getpid(),))
+
+
+def _stop_pool(pool: ProcessPoolExecutor) -> None:
+    """End a pool at once, its running tasks too (a sweep that is being abandoned)."""
+    terminate = getattr(pool, "terminate_workers", None)  # Python >= 3.14
+    if terminate is not None:
+        terminate()
+    else:
+        for process in list((getattr(pool, "_processes", None) or {}).values()):
+            if process.is_alive():
+                process.terminate()
+    pool.shutdown(wait=True, cancel_futures=True)
 
 
 @dataclass
@@ -404,6 +422,7 @@ def sweep(
     bar = tqdm(total=len(raw), initial=n_cached, delay=1.0, disable=quiet, file=sys.stderr, unit="pt", desc="sweep")
     own = executor is None
     pool = executor
+    finished = False
     try:
         pending = list(range(len(chunks)))
         restarts, done = 0, n_cached
@@ -443,10 +462,14 @@ def sweep(
                 restarts += 1
                 pool.shutdown(wait=True, cancel_futures=True)
                 pool = None
+        finished = True
     finally:
         bar.close()
         if own and pool is not None:
-            pool.shutdown(wait=True, cancel_futures=True)
+            if finished:
+                pool.shutdown(wait=True, cancel_futures=True)
+            else:  # interrupted (Ctrl-C, a deadline): do not wait for the chunks still running
+                _stop_pool(pool)
         n_corrupt = cache.corrupt if cache is not None else 0
         if cache is not None:
             cache.close()
