@@ -3,7 +3,10 @@
 A :class:`Calibration` is what ``logdomain calibrate`` writes and what the fast numpy
 learner reads. Loading validates everything and names the field that is wrong:
 unknown schema versions, missing or unknown fields, non-numbers, NaN/inf and values
-outside their physical range are rejected with :class:`CalibrationError`.
+outside their physical range are rejected with :class:`CalibrationError`. The ranges of the
+block fields are those the behavioural model accepts (``logdomain.analog.AnalogModel``), so a
+file that loads also maps onto the model. Only regular files of at most
+:data:`MAX_FILE_BYTES` of UTF-8 JSON are read (no folders, FIFOs or devices; no binary data).
 
 Layout (``schema_version`` 1)::
 
@@ -23,6 +26,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import stat
 import tempfile
 from dataclasses import asdict, dataclass, field, fields
 from importlib import resources
@@ -43,6 +47,8 @@ __all__ = [
 ]
 
 SCHEMA_VERSION = 1
+#: largest calibration file read, bytes (a real one is about 3 kB)
+MAX_FILE_BYTES = 2**20
 
 
 class CalibrationError(ValueError):
@@ -65,12 +71,12 @@ _RANGES: dict[str, dict[str, tuple[float, float]]] = {
     "BlockFit": {
         "multiplier_gain": (0.1, 10.0),
         "multiplier_offset_a": (-1e-6, 1e-6),
-        "multiplier_nonlinearity": (-1.0, 1.0),
+        "multiplier_nonlinearity": (-1.0, 1.0),  # open: ν = ±1 makes the output ∝ P^0 or P^2
         "multiplier_rms_error": (0.0, 1.0),
         "multiplier_i_unit_a": (1e-13, 1e-5),
         "i_unit_a": (1e-13, 1e-5),
         "tau_s": (1e-12, 1e3),
-        "tau_rel_error": (-1.0, 1.0),
+        "tau_rel_error": (-1.0, 1.0),  # open below: −1 is τ = 0
         "lam_eff": (0.0, 100.0),
         "lam_design": (1e-6, 100.0),
         "leak_a": (0.0, 1e-6),
@@ -91,16 +97,27 @@ _RANGES: dict[str, dict[str, tuple[float, float]]] = {
 }
 
 
+#: ends of a range in _RANGES that are excluded: (low excluded, high excluded)
+_OPEN_ENDS: dict[str, dict[str, tuple[bool, bool]]] = {
+    "BlockFit": {"multiplier_nonlinearity": (True, True), "tau_rel_error": (True, False)},
+}
+
+
 def _check_number(owner: str, name: str, value: Any) -> float:
     label = f"{owner}.{name}"
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise CalibrationError(f"{label} must be a number, got {value!r}")
-    number = float(value)
+    try:
+        number = float(value)
+    except OverflowError:  # an integer beyond the float range
+        raise CalibrationError(f"{label} must be finite, got an integer of {len(str(abs(value)))} digits") from None
     if not math.isfinite(number):
         raise CalibrationError(f"{label} must be finite, got {value!r}")
     lo, hi = _RANGES.get(owner, {}).get(name, (-math.inf, math.inf))
-    if not lo <= number <= hi:
-        raise CalibrationError(f"{label} must be in [{lo:g}, {hi:g}], got {number:g}")
+    lo_open, hi_open = _OPEN_ENDS.get(owner, {}).get(name, (False, False))
+    if not ((lo < number if lo_open else lo <= number) and (number < hi if hi_open else number <= hi)):
+        raise CalibrationError(f"{label} must be in {'(' if lo_open else '['}{lo:g}, {hi:g}{')' if hi_open else ']'}, "
+                               f"got {number:g}")  # fmt: skip
     return number
 
 
@@ -217,6 +234,16 @@ class BlockFit(_Validated):
     noise_rel: float
     cell_rms_error: float
 
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        # relations the behavioural model relies on: offset/I_u in [−1, 1], a range that is one
+        if abs(self.multiplier_offset_a) > self.multiplier_i_unit_a:
+            raise CalibrationError(f"BlockFit.multiplier_offset_a must be within ±multiplier_i_unit_a "
+                                   f"({self.multiplier_i_unit_a:g} A), got {self.multiplier_offset_a:g}")  # fmt: skip
+        if self.i_w_min_a > self.i_w_max_a:
+            raise CalibrationError(f"BlockFit.i_w_min_a must not exceed i_w_max_a ({self.i_w_max_a:g} A), "
+                                   f"got {self.i_w_min_a:g}")  # fmt: skip
+
 
 @dataclass(frozen=True, kw_only=True)
 class MismatchFit(_Validated):
@@ -297,17 +324,39 @@ class Calibration:
         )
 
 
+def _read_text(target: Path) -> str:
+    """A regular file of at most MAX_FILE_BYTES, as UTF-8 text (opened without blocking on a FIFO)."""
+    try:
+        fd = os.open(target, os.O_RDONLY | os.O_NONBLOCK)
+    except OSError as exc:
+        raise CalibrationError(f"cannot read calibration file {str(target)!r}: {exc.strerror}") from exc
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise CalibrationError(f"calibration file {str(target)!r} is not a regular file")
+        with os.fdopen(fd, "rb", closefd=False) as stream:
+            data = stream.read(MAX_FILE_BYTES + 1)
+    finally:
+        os.close(fd)
+    if len(data) > MAX_FILE_BYTES:
+        raise CalibrationError(f"{target.name}: larger than {MAX_FILE_BYTES} bytes; not a calibration file")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise CalibrationError(f"{target.name}: not UTF-8 text (binary?) at byte {exc.start}") from exc
+
+
 def load_calibration(path: str | os.PathLike) -> Calibration:
     """Read and validate a calibration file; errors name the file and the field."""
     target = Path(path)
-    try:
-        text = target.read_text()
-    except OSError as exc:
-        raise CalibrationError(f"cannot read calibration file {str(target)!r}: {exc.strerror}") from exc
+    text = _read_text(target)
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
         raise CalibrationError(f"{target.name}: not valid JSON (truncated or corrupt?) at line {exc.lineno}: {exc.msg}") from exc
+    except RecursionError:
+        raise CalibrationError(f"{target.name}: JSON nested too deeply; not a calibration file") from None
+    except ValueError as exc:  # e.g. an integer literal with more digits than Python converts
+        raise CalibrationError(f"{target.name}: not a usable JSON file: {exc}") from None
     try:
         return Calibration.from_dict(data)
     except CalibrationError as exc:

@@ -1,7 +1,11 @@
 """Command-line interface (contract: shared/DESIGN.md §7). Thin: parsing and printing only.
 
-JSON goes to stdout with ``--json``; logs and progress go to stderr. Invalid input exits
-with status 2 and one line naming the option; a failed simulation exits with status 1.
+JSON goes to stdout with ``--json``; logs and progress go to stderr. Every failure ends in one
+line on stderr and an exit status: 2 for bad input (named option, allowed range, value; nothing
+run, nothing written), 1 for a run that failed (simulation, divergence, ``--timeout``, a write
+that failed), 130 when interrupted. JSON is strict (no NaN or Infinity: a result that holds one
+is a failed run). Options a mode does not use are refused (:mod:`logdomain._modes`). Set
+``LOGDOMAIN_DEBUG=1`` to see the traceback of an unexpected error.
 """
 
 from __future__ import annotations
@@ -9,9 +13,9 @@ from __future__ import annotations
 import argparse
 import importlib
 import importlib.util
-import json
 import os
 import sys
+import warnings
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -23,13 +27,18 @@ from netlists import (
     ParameterError,
     SimParams,
     SimulationError,
+    SimulationTimeout,
+    Simulator,
     blocks,
-    get_simulator,
     get_technology,
 )
 from netlists.technologies import CORNERS
 
+from . import __version__
 from ._io import write_atomic
+from ._limits import DEFAULT_POINT_TIMEOUT_S, RunTimeout, add_timeout_options, run_deadline
+from ._modes import check_applicable, explicit_options
+from ._validate import NonFiniteResult, check_output_file, dumps_strict, strict_json
 from .errors import CommandError, UsageError
 
 __all__ = ["main", "build_parser", "UsageError", "CommandError"]
@@ -63,12 +72,18 @@ def _tech_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--set", action="append", metavar="NAME=VALUE", help="block parameter, e.g. w_m=2u (repeatable)")
 
 
+#: --point-timeout of ``simulate learner`` (one transient of the whole learner), s
+LEARNER_POINT_TIMEOUT_S = 1800.0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="logdomain", description="Log-domain analog learners: SPICE co-simulation toolkit.")
+    parser.add_argument("--version", action="version", version=f"logdomain {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     doctor = sub.add_parser("doctor", help="check ngspice, PySpice and each technology")
     doctor.add_argument("--json", action="store_true")
+    add_timeout_options(doctor)
 
     netlist = sub.add_parser("netlist", help="print a generated netlist")
     netlist.add_argument("block", choices=sorted(blocks.BLOCKS))
@@ -82,6 +97,9 @@ def build_parser() -> argparse.ArgumentParser:
     add_learner_arguments(simulate)
     simulate.add_argument("--json", action="store_true")
     simulate.add_argument("--plot", metavar="FILE.png", help="save a plot (PNG)")
+    add_timeout_options(simulate, point_default_s=None,
+                        what=f"each ngspice run (default {DEFAULT_POINT_TIMEOUT_S:g}; "
+                             f"{LEARNER_POINT_TIMEOUT_S:g} for the learner's transient)")  # fmt: skip
 
     # commands living in their own modules register themselves (parser + handler)
     for module_name in _COMMAND_MODULES:
@@ -90,11 +108,16 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _sim_params(args: argparse.Namespace) -> SimParams:
+def _sim_params(args: argparse.Namespace, **settings: Any) -> SimParams:
+    """Temperature (``--temp-c``) and the per-run limit (``--point-timeout``) of a simulate command."""
     try:
-        return SimParams(temp_c=args.temp_c)
+        temp_c = SimParams(temp_c=args.temp_c).temp_c
     except ParameterError as exc:
         raise UsageError(f"--temp-c: {exc}") from exc
+    timeout = getattr(args, "point_timeout", None)
+    if timeout is not None:
+        settings["timeout_s"] = timeout
+    return SimParams(temp_c=temp_c, **settings)
 
 
 def _params(block: str, args: argparse.Namespace):
@@ -105,13 +128,15 @@ def _params(block: str, args: argparse.Namespace):
         raise UsageError(f"--set: {exc}") from exc
 
 
+def _check_plot(args: argparse.Namespace) -> None:
+    """Refuse a bad ``--plot`` before anything runs."""
+    if getattr(args, "plot", None):
+        check_output_file(args.plot, "--plot", (".png",))
+
+
 def _save_figure(fig, path: str) -> None:
     """Write atomically: nothing half-written if saving fails."""
-    target = Path(path)
-    if target.suffix.lower() != ".png":
-        raise UsageError(f"--plot must name a .png file, got {path!r}")
-    if not target.parent.exists():
-        raise UsageError(f"--plot: folder {str(target.parent)!r} does not exist")
+    target = check_output_file(path, "--plot", (".png",))
     write_atomic(target, lambda tmp: fig.savefig(tmp, dpi=120, format="png"))
 
 
@@ -119,20 +144,20 @@ def _cmd_doctor(args: argparse.Namespace) -> dict[str, Any]:
     import PySpice
 
     report: dict[str, Any] = {"pyspice_version": PySpice.__version__, "python": sys.version.split()[0]}
-    simulator = get_simulator()
-    report["ngspice_version"] = simulator.ngspice_version
-    techs: dict[str, Any] = {}
-    for name in TECHNOLOGY_NAMES:
-        tech = get_technology(name)
-        ok, detail = tech.available()
-        entry: dict[str, Any] = {"available": ok, "detail": detail}
-        if ok:
-            try:
-                result = simulator.run(blocks.nmos_iv(tech))
-                entry["nmos_id_at_vgs_max_a"] = float(result.drain_current("m1")[-1])
-            except (NetlistError, SimulationError) as exc:
-                entry.update(available=False, detail=f"simulation failed: {str(exc).splitlines()[0]}")
-        techs[name] = entry
+    with Simulator(timeout_s=args.point_timeout) as simulator:
+        report["ngspice_version"] = simulator.ngspice_version
+        techs: dict[str, Any] = {}
+        for name in TECHNOLOGY_NAMES:
+            tech = get_technology(name)
+            ok, detail = tech.available()
+            entry: dict[str, Any] = {"available": ok, "detail": detail}
+            if ok:
+                try:
+                    result = simulator.run(blocks.nmos_iv(tech))
+                    entry["nmos_id_at_vgs_max_a"] = float(result.drain_current("m1")[-1])
+                except (NetlistError, SimulationError) as exc:
+                    entry.update(available=False, detail=f"simulation failed: {str(exc).splitlines()[0]}")
+            techs[name] = entry
     report["technologies"] = techs
     report["ok"] = all(t["available"] for t in techs.values())
     return report
@@ -141,10 +166,11 @@ def _cmd_doctor(args: argparse.Namespace) -> dict[str, Any]:
 def _cmd_simulate(args: argparse.Namespace) -> dict[str, Any]:
     from netlists.measure import fit_weak_inversion, iv_curve, multiplier_sweep
 
+    _check_plot(args)
     if args.block == "learner":
         from .cmd_learner import simulate_learner
 
-        return simulate_learner(args)
+        return simulate_learner(args, _sim_params(args, reltol=1e-4, timeout_s=LEARNER_POINT_TIMEOUT_S))
     sim = _sim_params(args)
     params = _params(args.block, args)
     tech = get_technology(args.tech, corner=args.corner)
@@ -210,43 +236,92 @@ def _cmd_simulate(args: argparse.Namespace) -> dict[str, Any]:
     return out
 
 
-def _print_human(data: dict[str, Any]) -> None:
+def _human(data: dict[str, Any]) -> str:
+    lines = []
     for key, value in data.items():
         if isinstance(value, list) and len(value) > 8:
             value = f"[{len(value)} values]"
-        print(f"{key}: {value}")
+        lines.append(f"{key}: {value}")
+    return "\n".join(lines) + "\n"
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+#: longest error line printed, characters
+MAX_MESSAGE_CHARS = 2000
+
+
+def _one_line(text: str) -> str:
+    """The first line of ``text``, control characters escaped, at most MAX_MESSAGE_CHARS long."""
+    line = next((part for part in str(text).split("\n") if part.strip()), "").strip()
+    line = "".join(ch if ch.isprintable() else repr(ch)[1:-1] for ch in line)
+    return line if len(line) <= MAX_MESSAGE_CHARS else line[: MAX_MESSAGE_CHARS - 1] + "…"
+
+
+def _failure(exc: BaseException) -> tuple[int, str]:
+    """Exit status and message of an exception that ended a command."""
+    if isinstance(exc, (UsageError, ParameterError)):
+        return 2, f"error: {exc}"
+    if isinstance(exc, KeyboardInterrupt):
+        return 130, "interrupted; nothing written"
+    if isinstance(exc, RunTimeout):
+        return 1, f"error: {exc}"
+    if isinstance(exc, SimulationTimeout):
+        return 1, f"simulation failed: {_one_line(str(exc))} (see --point-timeout)"
+    if isinstance(exc, (NetlistError, SimulationError)):
+        return 1, f"simulation failed: {_one_line(str(exc))}"
+    if isinstance(exc, CommandError):
+        return 1, f"error: {exc}"
+    if isinstance(exc, NonFiniteResult):
+        return 1, f"error: the run failed: {exc} (strict JSON has no NaN or Infinity)"
+    if isinstance(exc, MemoryError):
+        return 1, "error: out of memory"
+    if isinstance(exc, OSError):
+        where = f": {exc.filename!r}" if exc.filename else ""
+        return 1, f"error: {exc.strerror or exc}{where}"
+    return 1, f"internal error: {type(exc).__name__}: {exc} (LOGDOMAIN_DEBUG=1 shows the traceback)"
+
+
+def _execute(argv: list[str]) -> tuple[argparse.Namespace, dict[str, Any] | str]:
     parser = build_parser()
-    try:
-        args = parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    check_applicable(parser, args, explicit_options(build_parser, argv))
+    with run_deadline(getattr(args, "timeout", None)):
         if args.command == "netlist":
             generator, _ = blocks.BLOCKS[args.block]
             params = _params(args.block, args)
-            tech = get_technology(args.tech, corner=args.corner)
-            sys.stdout.write(generator(tech, params).text(_sim_params(args)))
-            return 0
+            sim = _sim_params(args)
+            return args, generator(get_technology(args.tech, corner=args.corner), params).text(sim)
         handler = getattr(args, "handler", None) or {"doctor": _cmd_doctor, "simulate": _cmd_simulate}[args.command]
-        data = handler(args)
-    except UsageError as exc:
-        print(f"logdomain: error: {exc}", file=sys.stderr)
-        return 2
-    except ParameterError as exc:
-        print(f"logdomain: error: {exc}", file=sys.stderr)
-        return 2
-    except (NetlistError, SimulationError) as exc:
-        print(f"logdomain: simulation failed: {str(exc).splitlines()[0]}", file=sys.stderr)
-        return 1
-    except CommandError as exc:
-        print(f"logdomain: error: {exc}", file=sys.stderr)
-        return 1
+        return args, handler(args)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run one command; returns the exit status (0 ok, 1 failed run, 2 bad input, 130 interrupted)."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    with warnings.catch_warnings(record=True) as caught:
+        try:
+            args, data = _execute(argv)
+            if isinstance(data, str):
+                text = data
+            elif getattr(args, "json", False):
+                text = dumps_strict(data) + "\n"
+            else:
+                text = _human(strict_json(data))
+        except SystemExit as exc:  # --help, --version
+            return exc.code if isinstance(exc.code, int) else 0
+        except BaseException as exc:  # noqa: BLE001 - the boundary: every failure becomes one line
+            if os.environ.get("LOGDOMAIN_DEBUG") and not isinstance(exc, KeyboardInterrupt):
+                raise
+            status, message = _failure(exc)
+            print(f"logdomain: {_one_line(message)}", file=sys.stderr)
+            return status
+    seen: set[str] = set()
+    for warning in caught:  # shown only for runs that worked: a failure is its one line
+        line = _one_line(f"{warning.category.__name__}: {warning.message}")
+        if line not in seen:
+            seen.add(line)
+            print(f"logdomain: warning: {line}", file=sys.stderr)
     try:
-        if getattr(args, "json", False):
-            json.dump(data, sys.stdout, indent=1)
-            sys.stdout.write("\n")
-        else:
-            _print_human(data)
+        sys.stdout.write(text)
         sys.stdout.flush()
     except BrokenPipeError:  # e.g. `logdomain ... | head`
         sys.stdout = open(os.devnull, "w")

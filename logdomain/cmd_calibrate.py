@@ -1,4 +1,7 @@
-"""``logdomain calibrate``: fit behavioural models from SPICE and write a calibration file."""
+"""``logdomain calibrate``: fit behavioural models from SPICE and write a calibration file.
+
+The calibration file and the ``--plots`` PNGs are written together at the end, or not at all.
+"""
 
 from __future__ import annotations
 
@@ -8,8 +11,13 @@ import shlex
 from pathlib import Path
 from typing import Any
 
-from netlists import ParameterError, SimParams
+from netlists import ParameterError, SimParams, Simulator
 from netlists.technologies import CORNERS, TECHNOLOGY_NAMES
+
+from ._io import StagedOutputs
+from ._limits import add_timeout_options
+from ._validate import check_output_file, check_output_folder
+from .errors import CommandError, UsageError
 
 __all__ = ["register", "cmd_calibrate"]
 
@@ -23,35 +31,42 @@ def register(subparsers) -> None:
     parser.add_argument("--out", required=True, metavar="FILE.json")
     parser.add_argument("--plots", metavar="DIR", help="also write residual plots (PNG) to DIR")
     parser.add_argument("--json", action="store_true")
+    add_timeout_options(parser, what="each ngspice run of the characterization")
     parser.set_defaults(handler=cmd_calibrate)
 
 
 def cmd_calibrate(args: argparse.Namespace) -> dict[str, Any]:
-    from logdomain.errors import UsageError
-
     from calibration.pipeline import calibrate, reference_parameters
+    from calibration.schema import CalibrationError
 
     try:
         temp_c = SimParams(temp_c=args.temp_c).temp_c
     except ParameterError as exc:
         raise UsageError(f"--temp-c: {exc}") from exc
-    out = Path(args.out)
-    if out.suffix.lower() != ".json":
-        raise UsageError(f"--out must name a .json file, got {args.out!r}")
-    if not out.parent.exists():
-        raise UsageError(f"--out: folder {str(out.parent)!r} does not exist")
-    if args.plots and not Path(args.plots).is_dir():
-        raise UsageError(f"--plots: {args.plots!r} is not a folder")
+    out = check_output_file(args.out, "--out", (".json",))
+    if args.plots:
+        plots = check_output_folder(args.plots, "--plots")
+        if not plots.is_dir():
+            raise UsageError(f"--plots: {args.plots!r} is not a folder")
+    corner = [f"--corner={args.corner}"] if args.tech == "sky130" else []  # other technologies have none
     command = "logdomain calibrate " + " ".join(
         shlex.quote(part)
-        for part in [f"--tech={args.tech}", f"--corner={args.corner}", f"--temp-c={temp_c:g}", *(["--quick"] if args.quick else []), f"--out={out.name}"]
+        for part in [f"--tech={args.tech}", *corner, f"--temp-c={temp_c:g}", *(["--quick"] if args.quick else []), f"--out={out.name}"]
     )
-    run = calibrate(args.tech, corner=args.corner, temp_c=temp_c, quick=args.quick, command=command)
-    path = run.calibration.save(out)
-    if args.plots:
-        from calibration.plots import residual_plots
+    with Simulator(timeout_s=args.point_timeout) as simulator:
+        try:
+            run = calibrate(args.tech, corner=args.corner, temp_c=temp_c, quick=args.quick, command=command,
+                            simulator=simulator)  # fmt: skip
+        except (CalibrationError, ValueError, ArithmeticError) as exc:  # a fit that failed or left the schema
+            raise CommandError(f"calibration of {args.tech} at {temp_c:g} °C failed: {exc}") from exc
+    with StagedOutputs() as staged:  # the file and its plots together, or nothing
+        path = out
+        Path(staged.file(out)).write_text(run.calibration.to_json())
+        if args.plots:
+            from calibration.plots import residual_plots
 
-        result_plots = residual_plots(run, Path(args.plots))
+            folder = staged.folder(plots)
+            result_plots = [plots / p.name for p in residual_plots(run, folder)]
     data = run.calibration.to_dict()
     result: dict[str, Any] = {
         "file": os.fspath(path),

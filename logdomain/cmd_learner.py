@@ -82,13 +82,18 @@ def _plot(result, path: str, save) -> None:
     save(fig, path)
 
 
-def simulate_learner(args: argparse.Namespace) -> dict[str, Any]:
-    """Handler of ``simulate learner``: returns the JSON-able result (see module docstring)."""
+def simulate_learner(args: argparse.Namespace, sim=None) -> dict[str, Any]:
+    """Handler of ``simulate learner``: returns the JSON-able result (see module docstring).
+
+    ``sim`` (:class:`netlists.SimParams`) carries the temperature and the limit of the transient;
+    default: ``args.temp_c``, reltol 1e-4, 1800 s.
+    """
     from netlists import SimParams, get_simulator, get_technology
 
     from .spice_learner import compare_spice_learner, learner_task
 
-    sim = SimParams(temp_c=args.temp_c, reltol=1e-4, timeout_s=1800.0)
+    if sim is None:
+        sim = SimParams(temp_c=args.temp_c, reltol=1e-4, timeout_s=1800.0)
     tech = get_technology(args.tech, corner=args.corner)
     task = learner_task(args.dim, args.samples, seed=args.seed)
     print(f"logdomain: simulating the {args.dim}-input learner over {args.samples} samples on {tech.label} ...", file=sys.stderr)

@@ -2,7 +2,10 @@
 
 Runs :func:`netlists.sweep.sweep` (load-once workers, on-disk cache, resume, progress on
 stderr) and writes ``FILE.npz`` (one array per swept quantity plus ``id_a`` and ``ok``) and
-``FILE.json`` (the summary, with per-point errors). Example::
+``FILE.json`` (the summary, with per-point errors) — both or neither. Every value is checked
+against the bounds the other commands apply (:data:`BOUNDS`: those of ``MosArrayParams`` and
+``SimParams``) before anything runs; a sweep in which no point could be simulated is a failed
+run (exit status 1, nothing written). Example::
 
     logdomain sweep nmos --tech sky130 --sweep vgs_v=0.1:0.5:0.05 --sweep w_m=1u,4u --out iv.npz
 """
@@ -10,18 +13,20 @@ stderr) and writes ``FILE.npz`` (one array per swept quantity plus ``id_a`` and 
 from __future__ import annotations
 
 import argparse
-import json
 import os
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from netlists import ParameterError, parse_number
+from netlists import MosArrayParams, ParameterError, SimParams, parse_number
+from netlists.params import Bound
 from netlists.technologies import CORNERS, TECHNOLOGY_NAMES
 
-from ._io import write_atomic
-from .errors import UsageError
+from ._io import StagedOutputs
+from ._limits import DEFAULT_POINT_TIMEOUT_S, add_timeout_options
+from ._validate import check_output_file, dumps_strict
+from .errors import CommandError, UsageError
 
 __all__ = ["register", "cmd_sweep", "parse_axis"]
 
@@ -34,6 +39,16 @@ QUANTITIES = {
     "temp_c": ("temp_c", False, 27.0),
 }
 MAX_POINTS = 100_000
+#: allowed range of each quantity (magnitudes for a pMOS): the bounds of the parameter classes
+BOUNDS: dict[str, Bound] = {
+    "w_m": MosArrayParams._bounds["w_m"],
+    "l_m": MosArrayParams._bounds["l_m"],
+    "vgs_v": MosArrayParams._bounds["vgs_v"],
+    "vds_v": MosArrayParams._bounds["vds_v"],
+    "temp_c": SimParams._bounds["temp_c"],
+}
+#: most worker processes (a sweep splits into few chunks; more workers only cost start-up)
+MAX_WORKERS = 64
 
 
 def register(subparsers) -> None:
@@ -45,11 +60,12 @@ def register(subparsers) -> None:
                         help=f"axis of the grid, NAME one of {', '.join(QUANTITIES)} (repeatable)")
     parser.add_argument("--set", action="append", metavar="NAME=VALUE", help="fixed value of a quantity")
     parser.add_argument("--mc", default="0", metavar="N", help="Monte Carlo samples per grid point (sky130 mismatch models)")
-    parser.add_argument("--workers", default=None, metavar="N", help="worker processes (default: CPU count)")
+    parser.add_argument("--workers", default=None, metavar="N", help=f"worker processes, 1..{MAX_WORKERS} (default: CPU count)")
     parser.add_argument("--no-cache", action="store_true", help="do not read or write the sweep cache")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     parser.add_argument("--out", required=True, metavar="FILE.npz")
     parser.add_argument("--json", action="store_true")
+    add_timeout_options(parser, what="one operating point")
     parser.set_defaults(handler=cmd_sweep)
 
 
@@ -74,6 +90,11 @@ def parse_axis(text: str) -> tuple[str, list[float]]:
             values = [parse_number(v, f"--sweep {name}") for v in spec.split(",")]
     except ParameterError as exc:
         raise UsageError(str(exc)) from exc
+    bound = BOUNDS[name]
+    for value in values:
+        if not bound.lo <= value <= bound.hi:
+            raise UsageError(f"--sweep {name}: {value:g} is outside {bound.describe()} (the range of {name} "
+                             "in every command)")  # fmt: skip
     return name, values
 
 
@@ -91,11 +112,8 @@ def cmd_sweep(args: argparse.Namespace) -> dict[str, Any]:
     from netlists import get_technology
     from netlists.sweep import grid, mos_op_circuit, sweep
 
-    out = Path(args.out)
-    if out.suffix != ".npz":
-        raise UsageError(f"--out must name a .npz file, got {args.out!r}")
-    if not out.parent.exists():
-        raise UsageError(f"--out: folder {str(out.parent)!r} does not exist")
+    out = check_output_file(args.out, "--out", (".npz",))
+    check_output_file(os.fspath(out.with_suffix(".json")), "--out (its .json summary)", (".json",))
     axes = dict(parse_axis(text) for text in args.sweep or [])
     if not axes:
         raise UsageError("--sweep: give at least one axis, e.g. --sweep vgs_v=0.1:0.5:0.05")
@@ -107,6 +125,8 @@ def cmd_sweep(args: argparse.Namespace) -> dict[str, Any]:
         fixed[name] = values[0]
     mc = _integer(args.mc, "--mc", 0)
     workers = None if args.workers is None else _integer(args.workers, "--workers", 1)
+    if workers is not None and workers > MAX_WORKERS:
+        raise UsageError(f"--workers must be a whole number in [1, {MAX_WORKERS}], got {args.workers!r}")
     if mc and args.tech != "sky130":
         raise UsageError(f"--mc needs a technology with mismatch models (sky130), got --tech {args.tech}")
     n_points = int(np.prod([len(v) for v in axes.values()])) * max(mc, 1)
@@ -117,7 +137,8 @@ def cmd_sweep(args: argparse.Namespace) -> dict[str, Any]:
     polarity = args.device[0]
     defaults = {name: fixed.get(name, default) for name, (_, _, default) in QUANTITIES.items()}
     tech = get_technology(args.tech, corner=args.corner, mismatch=bool(mc))
-    circuit = mos_op_circuit(tech, polarity, w_m=defaults["w_m"], l_m=defaults["l_m"])
+    sim = SimParams(timeout_s=args.point_timeout)  # the temperature is set per point
+    circuit = mos_op_circuit(tech, polarity, w_m=defaults["w_m"], l_m=defaults["l_m"], sim=sim)
     table = grid(**axes)
     if mc:
         table = [{**row, "mc_seed": seed} for row in table for seed in range(1, mc + 1)]
@@ -148,10 +169,13 @@ def cmd_sweep(args: argparse.Namespace) -> dict[str, Any]:
         "elapsed_s": result.elapsed_s,
         "errors": [{"index": e.index, "kind": e.kind, "message": e.message} for e in result.errors],
     }
-    def save_npz(tmp: str) -> None:
-        with open(tmp, "wb") as stream:  # a file object: np.savez would append ".npz" to a name
+    if not summary["n_ok"]:
+        first = summary["errors"][0] if summary["errors"] else {"kind": "?", "message": ""}
+        raise CommandError(f"no point of the sweep could be simulated ({len(points)} failed; the first: "
+                           f"{first['kind']}: {first['message']}); nothing written")  # fmt: skip
+    text = dumps_strict(summary) + "\n"
+    with StagedOutputs() as staged:  # both files, or neither
+        with open(staged.file(out), "wb") as stream:  # a file object: np.savez would append ".npz" to a name
             np.savez(stream, **arrays)
-
-    write_atomic(out, save_npz)
-    write_atomic(out.with_suffix(".json"), lambda tmp: Path(tmp).write_text(json.dumps(summary, indent=1) + "\n"))
+        Path(staged.file(out.with_suffix(".json"))).write_text(text)
     return summary

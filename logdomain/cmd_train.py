@@ -9,6 +9,7 @@ option; a missing default calibration or an unavailable learner exits 1 with a c
 from __future__ import annotations
 
 import argparse
+import csv
 import dataclasses
 import math
 import sys
@@ -17,12 +18,18 @@ from typing import Any
 
 import numpy as np
 
+from ._limits import add_timeout_options
+from ._train_checks import (MAX_UPDATES, check_evaluation_rows, check_ideal_converged, check_learnable,
+                            check_predictions_vary, check_spice_samples, check_work, data_option)
+from ._validate import MAX_CALIBRATION_BYTES, check_csv_file, check_input_file, check_output_folder
 from .tasks import TASK_NAMES, Task, get_task, load_csv
 
 __all__ = ["register", "cmd_train", "cmd_compare"]
 
 MODELS = ("ideal", "continuous", "analog", "spice")
 DEFAULT_TASK = "diabetes"
+#: default --point-timeout of the transistor-level learner's transient, s
+SPICE_POINT_TIMEOUT_S = 1800.0
 
 
 # ------------------------------------------------------------------------- argument types
@@ -66,7 +73,8 @@ def _common(parser: argparse.ArgumentParser, *, epochs: int = 5) -> None:
     parser.add_argument("--intercept", action="store_true", help="append a constant-1 feature (CSV data)")
     parser.add_argument("--eta", type=_number(0, closed=False), default=0.05, help="η = T_s/τ > 0 (default 0.05)")
     parser.add_argument("--lam", type=_number(0, closed=True), default=1e-3, help="weight decay λ >= 0 (default 1e-3)")
-    parser.add_argument("--epochs", type=_integer(1), default=epochs, help=f"passes over the data (default {epochs})")
+    parser.add_argument("--epochs", type=_integer(1, MAX_UPDATES), default=epochs,
+                        help=f"passes over the data, 1..{MAX_UPDATES} and epochs × rows <= {MAX_UPDATES} (default {epochs})")
     parser.add_argument("--bits", type=_integer(1, 32), default=8, help="analog resolution of inputs, targets, read-out (default 8)")
     parser.add_argument("--seed", type=_integer(0), default=0, help="seed of the split and the dies (default 0)")
     parser.add_argument("--calibration", metavar="FILE", help="calibration JSON (default: the shipped one)")
@@ -85,6 +93,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     train.add_argument("--tech", default="sky130", choices=("ekv", "bsim", "sky130"),
                        help="technology of --model spice (default sky130)")
     train.add_argument("--corner", default="tt", choices=("tt", "ss", "ff", "sf", "fs"), help="sky130 corner for --model spice")
+    add_timeout_options(train, point_default_s=SPICE_POINT_TIMEOUT_S, what="the transient of --model spice")
     train.set_defaults(handler=cmd_train)
 
     compare = subparsers.add_parser("compare", help="analog vs ideal over many dies; writes a report")
@@ -99,6 +108,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     spice.add_argument("--corner", default="tt", help="sky130 corner (default tt)")
     spice.add_argument("--dim", type=_integer(1, 8), default=4, help="inputs of the synthetic stream (default 4)")
     spice.add_argument("--samples", type=_integer(1, 5000), default=200, help="streamed samples (default 200)")
+    add_timeout_options(compare, point_default_s=SPICE_POINT_TIMEOUT_S, what="each transient of --against spice")
     compare.set_defaults(handler=cmd_compare)
 
 
@@ -115,12 +125,13 @@ def _task(args: argparse.Namespace) -> Task:
     if args.data is not None:
         if args.target is None:
             raise UsageError("--data needs --target COLUMN")
+        check_csv_file(args.data, "--data")
         try:
             return load_csv(args.data, args.target, intercept=args.intercept,
                             test_fraction=args.test_fraction, seed=args.seed)  # fmt: skip
         except FileNotFoundError:
             raise UsageError(f"--data: file {args.data!r} does not exist") from None
-        except (ValueError, OSError, UnicodeDecodeError) as exc:
+        except (ValueError, OSError, UnicodeDecodeError, csv.Error) as exc:
             raise UsageError(f"--data: {exc}") from None
     name = args.task or DEFAULT_TASK
     kw: dict[str, Any] = {"test_fraction": args.test_fraction, "seed": args.seed}
@@ -139,6 +150,7 @@ def _calibration(args: argparse.Namespace):
     from .errors import CommandError, UsageError
 
     if args.calibration is not None:
+        check_input_file(args.calibration, "--calibration", max_bytes=MAX_CALIBRATION_BYTES)
         try:
             return load_calibration(args.calibration)
         except CalibrationError as exc:
@@ -162,7 +174,7 @@ def _mse(x: np.ndarray, y: np.ndarray, w: np.ndarray) -> float | None:
 
 def _train_spice(args: argparse.Namespace, task) -> dict[str, Any]:
     """The transistor-level learner (one pass, rows in order) on the task's training rows."""
-    from netlists import get_technology
+    from netlists import Simulator, get_technology
     from netlists.spice_learner_circuit import MAX_DIM
 
     from .errors import UsageError
@@ -172,10 +184,14 @@ def _train_spice(args: argparse.Namespace, task) -> dict[str, Any]:
         raise UsageError(f"--model spice: the learner has at most {MAX_DIM} inputs; task {task.name!r} has {task.n_features}")
     if not len(task.y_test):
         raise UsageError("--test-fraction: --model spice needs held-out rows (> 0) to compare predictions")
+    check_evaluation_rows(task, data_option(args))
+    check_spice_samples(args.epochs, len(task.y_train))
     x, y = task.x_train, task.y_train
     # `epochs` passes in order = the rows streamed `epochs` times, one hold each
     stream = dataclasses.replace(task, x_train=np.tile(x, (args.epochs, 1)), y_train=np.tile(y, args.epochs))
-    r = compare_spice_learner(get_technology(args.tech, corner=args.corner), stream, eta=args.eta, lam=args.lam)
+    with Simulator(timeout_s=args.point_timeout) as simulator:
+        r = compare_spice_learner(get_technology(args.tech, corner=args.corner), stream, eta=args.eta, lam=args.lam,
+                                  simulator=simulator)  # fmt: skip
     return {
         "model": "spice", "task": task.name, "features": list(task.feature_names), "eta": args.eta, "lam": args.lam,
         "epochs": args.epochs, "n_train": int(len(y)), "n_test": int(len(task.y_test)),
@@ -188,25 +204,36 @@ def _train_spice(args: argparse.Namespace, task) -> dict[str, Any]:
 
 def cmd_train(args: argparse.Namespace) -> dict[str, Any]:
     """One learner on one task; returns weights, train/test MSE and the settings."""
-    from .analog import AnalogModel, sgdr_analog
+    from .analog import sgdr_analog
     from .compare import evaluate
+    from .errors import CommandError
     from .ideal import sgdr_continuous_zoh, sgdr_discrete
 
     task = _task(args)
+    source = data_option(args)
+    check_learnable(task, source)
     if args.model == "spice":
         return _train_spice(args, task)
+    analog = args.model == "analog"
+    check_work(task, epochs=args.epochs, dies=args.dies, substeps=args.substeps, analog=analog)
+    if args.model != "ideal":  # these report nmse_vs_ideal
+        check_evaluation_rows(task, source)
+    cal = _calibration(args) if analog else None
     x, y = task.x_train, task.y_train
     out: dict[str, Any] = {"model": args.model, "task": task.name, "features": list(task.feature_names),
                            "eta": args.eta, "lam": args.lam, "epochs": args.epochs,
                            "n_train": int(len(y)), "n_test": int(len(task.y_test))}  # fmt: skip
-    w_ideal = sgdr_discrete(x, y, args.eta, args.lam, epochs=args.epochs)
+    with np.errstate(over="ignore", invalid="ignore"):  # a divergent run is detected and named below
+        w_ideal = sgdr_discrete(x, y, args.eta, args.lam, epochs=args.epochs)
+    check_ideal_converged(w_ideal, task, eta=args.eta, lam=args.lam)
+    if args.model != "ideal":
+        check_predictions_vary(w_ideal, task, source)
     if args.model == "ideal":
         w = w_ideal
     elif args.model == "continuous":
         w = sgdr_continuous_zoh(x, y, 1.0, args.eta, args.lam, epochs=args.epochs)
     else:
-        cal = _calibration(args)
-        model = AnalogModel.from_calibration(cal, bits=args.bits)
+        model = _analog_model(cal, bits=args.bits)
         run = sgdr_analog(x, y, model, args.eta, args.lam, epochs=args.epochs, dies=args.dies,
                           seed=args.seed, substeps=args.substeps)  # fmt: skip
         w = run.weights.mean(axis=0)
@@ -215,9 +242,23 @@ def cmd_train(args: argparse.Namespace) -> dict[str, Any]:
             out["weights_dies"] = run.weights.tolist()
     out.update(weights=[float(v) for v in w], train_mse=_mse(x, y, w), test_mse=_mse(task.x_test, task.y_test, w))
     if args.model != "ideal" and np.any(w_ideal != 0):
-        metrics = evaluate(task, w, w_ideal)
+        try:
+            metrics = evaluate(task, w, w_ideal)
+        except ValueError as exc:  # e.g. non-finite analog weights
+            raise CommandError(f"--model {args.model}: the comparison with the ideal learner failed: {exc}") from None
         out.update(nmse_vs_ideal=float(metrics["nmse_vs_ideal"]), weight_nmse=float(metrics["weight_nmse"]))
     return out
+
+
+def _analog_model(cal, **kw: Any):
+    """The behavioural model of a calibration; a calibration the model refuses is bad input."""
+    from .analog import AnalogModel
+    from .errors import UsageError
+
+    try:
+        return AnalogModel.from_calibration(cal, **kw)
+    except ValueError as exc:
+        raise UsageError(f"--calibration: {exc}") from None
 
 
 def cmd_compare(args: argparse.Namespace) -> dict[str, Any]:
@@ -233,29 +274,41 @@ def cmd_compare(args: argparse.Namespace) -> dict[str, Any]:
     if getattr(args, "against", "ideal") == "spice":
         return _compare_spice(args)
 
-    from .analog import AnalogModel
-    from .errors import CommandError, UsageError
+    from ._validate import NonFiniteResult
     from .compare import CompareConfig, run_compare
+    from .errors import CommandError
+    from .ideal import sgdr_discrete
     from .report import write_report
 
-    out_dir = Path(args.out)
-    if out_dir.exists() and not out_dir.is_dir():
-        raise UsageError(f"--out: {str(out_dir)!r} exists and is not a folder")
+    out_dir = check_output_folder(args.out, "--out")
     task = _task(args)
+    source = data_option(args)
+    check_learnable(task, source)
+    check_evaluation_rows(task, source)
     cal = _calibration(args)
     settings: dict[str, Any] = dict(eta=args.eta, lam=args.lam, epochs=args.epochs, bits=args.bits,
                                     dies=args.dies, seed=args.seed, substeps=args.substeps)  # fmt: skip
     if args.quick:
         settings.update(dies=min(args.dies, 4), epochs=min(args.epochs, 2), substeps=min(args.substeps, 2),
                         bits_grid=(4, 8, 12), eta_grid=(0.02, 0.1), lam_grid=(0.0, 1e-2), curve_points=20)  # fmt: skip
+    check_work(task, epochs=settings["epochs"], dies=settings["dies"], substeps=settings["substeps"], analog=True)
     config = CompareConfig(**settings)
-    model = AnalogModel.from_calibration(cal)
-    result = run_compare(task, model, config, progress=lambda m: print(f"logdomain compare: {m}", file=sys.stderr))
+    model = _analog_model(cal)
+    with np.errstate(over="ignore", invalid="ignore"):  # a divergent run is detected and named below
+        w_ideal = sgdr_discrete(task.x_train, task.y_train, config.eta, config.lam, epochs=config.epochs)
+    check_ideal_converged(w_ideal, task, eta=config.eta, lam=config.lam)
+    check_predictions_vary(w_ideal, task, source)
+    try:
+        result = run_compare(task, model, config, progress=lambda m: print(f"logdomain compare: {m}", file=sys.stderr))
+    except ValueError as exc:  # a metric of a run that failed (e.g. non-finite analog weights)
+        raise CommandError(f"compare: the comparison failed: {exc}") from None
     result.summary["calibration"] = asdict(cal.provenance)
     try:
         write_report(result, out_dir)
+    except NonFiniteResult as exc:
+        raise CommandError(f"compare: the run failed, nothing written: {exc}") from None
     except OSError as exc:
-        raise CommandError(f"--out: cannot write the report to {str(out_dir)!r}: {exc}") from None
+        raise CommandError(f"--out: cannot write the report to {str(out_dir)!r}: {exc.strerror or exc}") from None
     return result.summary
 
 
@@ -265,7 +318,7 @@ def _compare_spice(args: argparse.Namespace) -> dict[str, Any]:
     from .fidelity import compare_against_spice
     from .spice_learner import learner_task
 
-    sim = SimParams(reltol=1e-4, timeout_s=1800.0)
+    sim = SimParams(reltol=1e-4, timeout_s=args.point_timeout)
     tech = get_technology(args.tech, corner=args.corner) if args.tech == "sky130" else get_technology(args.tech)
     task = learner_task(args.dim, args.samples, seed=args.seed)
     print(f"logdomain compare: SPICE learner ({tech.label}, dim {args.dim}, {args.samples} samples) vs behavioural ...",

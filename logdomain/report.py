@@ -16,6 +16,7 @@ from typing import Any
 
 import matplotlib.pyplot as plt
 
+from ._validate import dumps_strict
 from .compare import CompareResult
 from .plots import FIGURES
 
@@ -108,7 +109,7 @@ def write_report(result: CompareResult, out_dir: str | os.PathLike) -> Path:
             finally:
                 plt.close(fig)
         (tmp / "report.md").write_text(render_markdown(summary), encoding="utf-8")
-        (tmp / "summary.json").write_text(json.dumps(summary, indent=1) + "\n", encoding="utf-8")
+        (tmp / "summary.json").write_text(dumps_strict(summary) + "\n", encoding="utf-8")  # no NaN/Infinity
         target.mkdir(exist_ok=True)
         for name in summary["files"]:
             os.replace(tmp / name, target / name)

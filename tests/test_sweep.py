@@ -128,11 +128,13 @@ def test_one_and_two_workers_give_identical_results(circuit, points, reference, 
 
 
 def _engine_children() -> list[psutil.Process]:
-    """Live ngspice worker processes below this one (zombies of earlier tests are ignored)."""
+    """Live ngspice worker processes of the sweep's pool workers (zombies of earlier tests are
+    ignored, and so are this process's own ngspice workers: killing their parent kills pytest)."""
     found = []
     for proc in psutil.Process().children(recursive=True):
         try:
-            if proc.status() != psutil.STATUS_ZOMBIE and "netlists._engine" in " ".join(proc.cmdline()):
+            if (proc.status() != psutil.STATUS_ZOMBIE and "netlists._engine" in " ".join(proc.cmdline())
+                    and proc.ppid() != os.getpid()):  # fmt: skip
                 found.append(proc)
         except (psutil.ZombieProcess, psutil.NoSuchProcess, psutil.AccessDenied):
             continue

@@ -1,0 +1,145 @@
+"""Calibration files the loader must refuse, and the schema's agreement with the behavioural model.
+
+Agreement: every calibration the schema accepts maps onto an :class:`~logdomain.analog.AnalogModel`
+(``from_calibration`` raises nothing), checked at both ends of every block field's range and at
+the extremes of the ratios the model uses; values just past an end are refused by the schema.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import stat
+
+import pytest
+
+from calibration.schema import (_OPEN_ENDS, _RANGES, MAX_FILE_BYTES, BlockFit, Calibration, CalibrationError,
+                                default_calibration_path, load_calibration)
+from logdomain.analog import AnalogModel
+
+# -- agreement of the schema's ranges with the model's checks -------------------------------------
+
+
+def _good() -> dict:
+    return json.loads(default_calibration_path().read_text())
+
+
+def _edges():
+    """(field, value, accepted by the schema) at and just past each end of each BlockFit range."""
+    for name, (lo, hi) in _RANGES["BlockFit"].items():
+        lo_open, hi_open = _OPEN_ENDS.get("BlockFit", {}).get(name, (False, False))
+        inside_lo = math.nextafter(lo, math.inf) if lo_open else lo
+        inside_hi = math.nextafter(hi, -math.inf) if hi_open else hi
+        yield name, inside_lo, True
+        yield name, inside_hi, True
+        yield name, lo if lo_open else math.nextafter(lo, -math.inf), False
+        yield name, hi if hi_open else math.nextafter(hi, math.inf), False
+
+
+def _with(blocks: dict) -> dict:
+    data = _good()
+    data["blocks"].update(blocks)
+    # keep the relations that are checked across fields satisfiable while one field moves
+    b = data["blocks"]
+    if "multiplier_offset_a" in blocks and "multiplier_i_unit_a" not in blocks:
+        b["multiplier_i_unit_a"] = max(b["multiplier_i_unit_a"], min(abs(b["multiplier_offset_a"]), 1e-5))
+    if "i_w_min_a" in blocks and "i_w_max_a" not in blocks:
+        b["i_w_max_a"] = max(b["i_w_max_a"], min(b["i_w_min_a"], 1e-3))
+    if "i_w_max_a" in blocks and "i_w_min_a" not in blocks:
+        b["i_w_min_a"] = min(b["i_w_min_a"], max(b["i_w_max_a"], 0.0))
+    if "multiplier_i_unit_a" in blocks and "multiplier_offset_a" not in blocks:
+        b["multiplier_offset_a"] = 0.0
+    return data
+
+
+@pytest.mark.parametrize("name, value, accepted", list(_edges()), ids=lambda v: f"{v}" if isinstance(v, str) else None)
+def test_schema_range_ends(name, value, accepted):
+    data = _with({name: value})
+    if not accepted:
+        with pytest.raises(CalibrationError, match=f"BlockFit.{name}"):
+            Calibration.from_dict(data)
+        return
+    model = AnalogModel.from_calibration(Calibration.from_dict(data))  # a loadable file maps onto the model
+    assert all(math.isfinite(getattr(model, f)) for f in ("multiplier_gain", "offset", "tau_scale", "lam_scale"))
+
+
+@pytest.mark.parametrize("blocks", [
+    # the model's ratios at their extremes: offset/I_u = ±1, w_max = I_w,max/I_u tiny or huge, λ ratio huge
+    {"multiplier_offset_a": 1e-6, "multiplier_i_unit_a": 1e-6},
+    {"multiplier_offset_a": -1e-13, "multiplier_i_unit_a": 1e-13},
+    {"i_w_max_a": 1e-15, "i_w_min_a": 0.0, "i_unit_a": 1e-5},
+    {"i_w_max_a": 1e-3, "i_unit_a": 1e-13},
+    {"lam_eff": 100.0, "lam_design": 1e-6},
+    {"lam_eff": 0.0},
+    {"tau_rel_error": math.nextafter(-1.0, 0.0)},
+    {"update_asymmetry": -1.0}, {"update_asymmetry": 1.0},
+])  # fmt: skip
+def test_schema_valid_extremes_map_onto_the_model(blocks):
+    AnalogModel.from_calibration(Calibration.from_dict(_with(blocks)))
+
+
+@pytest.mark.parametrize("blocks, message", [
+    ({"multiplier_nonlinearity": 1.0}, r"multiplier_nonlinearity must be in \(-1, 1\)"),
+    ({"multiplier_nonlinearity": -1.0}, r"multiplier_nonlinearity must be in \(-1, 1\)"),
+    ({"tau_rel_error": -1.0}, r"tau_rel_error must be in \(-1, 1\]"),
+    ({"multiplier_offset_a": 2e-9, "multiplier_i_unit_a": 1e-9}, r"multiplier_offset_a must be within ±multiplier_i_unit_a"),
+    ({"multiplier_offset_a": -1e-6, "multiplier_i_unit_a": 1e-13}, r"multiplier_offset_a must be within"),
+    ({"i_w_min_a": 1e-6, "i_w_max_a": 1e-9}, r"i_w_min_a must not exceed i_w_max_a"),
+])  # fmt: skip
+def test_physically_impossible_blocks_are_refused(blocks, message):
+    data = _good()
+    data["blocks"].update(blocks)
+    with pytest.raises(CalibrationError, match=message):
+        Calibration.from_dict(data)
+    if "i_w_min_a" not in blocks:  # the model refuses these too: the schema now says so when loading
+        with pytest.raises(ValueError):
+            AnalogModel.from_calibration(_unchecked(_good()["blocks"] | blocks))
+
+
+def _unchecked(blocks: dict) -> Calibration:
+    """A Calibration whose BlockFit skipped validation (what a schema without the check would pass on)."""
+    fit = object.__new__(BlockFit)
+    for key, value in blocks.items():
+        object.__setattr__(fit, key, float(value))
+    good = Calibration.from_dict(_good())
+    return Calibration(provenance=good.provenance, devices=good.devices, blocks=fit, mismatch=good.mismatch)
+
+
+# -- files that are not calibration files ---------------------------------------------------------
+
+
+def _write(path, content: bytes) -> str:
+    path.write_bytes(content)
+    return str(path)
+
+
+@pytest.mark.parametrize("make, message", [
+    (lambda p: _write(p / "png.json", b"\x89PNG\r\n\x1a\n" + bytes(range(256))), "not UTF-8|not valid JSON"),
+    (lambda p: _write(p / "nul.json", b'{"schema_version": 1\x00}'), "not valid JSON"),
+    (lambda p: _write(p / "deep.json", b"[" * 200_000 + b"]" * 200_000), "nested too deeply"),
+    (lambda p: _write(p / "deep_obj.json", b'{"a":' * 100_000 + b"1" + b"}" * 100_000), "nested too deeply"),
+    (lambda p: _write(p / "bigint.json", b'{"schema_version": 1' + b"0" * 5000 + b"}"), "not a usable JSON|schema_version"),
+    (lambda p: _write(p / "empty.json", b""), "not valid JSON"),
+    (lambda p: _write(p / "list.json", b"[1, 2]"), "must be a JSON object"),
+    (lambda p: _write(p / "nan.json", json.dumps(_good()).replace('"tau_s": ', '"tau_s": NaN, "x": ').encode()),
+     "unknown field|must be finite"),
+    (lambda p: str(p), "not a regular file"),
+    (lambda p: (os.mkfifo(p / "fifo.json"), str(p / "fifo.json"))[1], "not a regular file"),
+    (lambda p: "/dev/zero", "not a regular file"),
+    (lambda p: "/dev/null", "not a regular file"),
+    (lambda p: (os.symlink("/dev/zero", p / "link.json"), str(p / "link.json"))[1], "not a regular file"),
+])  # fmt: skip
+def test_unusable_files_are_refused(tmp_path, make, message):
+    path = make(tmp_path)
+    with pytest.raises(CalibrationError, match=message):
+        load_calibration(path)
+
+
+def test_huge_file_is_refused_without_reading_it_all(tmp_path):
+    path = tmp_path / "huge.json"
+    with open(path, "wb") as stream:
+        stream.truncate(MAX_FILE_BYTES + 1)  # sparse: costs no disk
+    assert stat.S_ISREG(os.stat(path).st_mode)
+    with pytest.raises(CalibrationError, match="larger than"):
+        load_calibration(path)
