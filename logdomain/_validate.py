@@ -153,13 +153,15 @@ def check_output_folder(path: str, option: str) -> Path:
 def seconds(option: str):
     """argparse type: a duration in s, finite, in [MIN_TIMEOUT_S, MAX_TIMEOUT_S]."""
 
-    def parse(text: str) -> float:
+    allowed = f"[{MIN_TIMEOUT_S:g}, {MAX_TIMEOUT_S:g}] s"
+
+    def parse(text: str) -> float:  # argparse prefixes the message with "argument {option}: "
         try:
             value = float(text)
         except ValueError:
-            raise argparse.ArgumentTypeError(f"{option} expects seconds, got {text!r}") from None
+            raise argparse.ArgumentTypeError(f"expected a number of seconds in {allowed}, got {text!r}") from None
         if not (math.isfinite(value) and MIN_TIMEOUT_S <= value <= MAX_TIMEOUT_S):
-            raise argparse.ArgumentTypeError(f"{option} must be in [{MIN_TIMEOUT_S:g}, {MAX_TIMEOUT_S:g}] s, got {text!r}")
+            raise argparse.ArgumentTypeError(f"must be in {allowed}, got {text!r}")
         return value
 
     return parse
