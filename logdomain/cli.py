@@ -16,7 +16,6 @@ import importlib.util
 import os
 import sys
 import warnings
-from pathlib import Path
 from typing import Any, Sequence
 
 import numpy as np

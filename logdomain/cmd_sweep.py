@@ -24,7 +24,7 @@ from netlists.params import Bound
 from netlists.technologies import CORNERS, TECHNOLOGY_NAMES
 
 from ._io import StagedOutputs
-from ._limits import DEFAULT_POINT_TIMEOUT_S, add_timeout_options
+from ._limits import add_timeout_options
 from ._validate import check_output_file, dumps_strict
 from .errors import CommandError, UsageError
 

@@ -13,7 +13,6 @@ import csv
 import dataclasses
 import math
 import sys
-from pathlib import Path
 from typing import Any
 
 import numpy as np
