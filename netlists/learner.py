@@ -1,4 +1,4 @@
-"""Transistor-level learner parts measured against their ideal laws: the weight cell.
+"""The weight cell at transistor level measured against its ideal law.
 
 :func:`weight_cell_response` simulates :func:`netlists.weight_cell.weight_cell` (a step of the
 input product up and back) and returns the simulated ``I_w(t)`` next to the solution of the
@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from typing import TYPE_CHECKING
 import numpy as np
 from scipy.optimize import least_squares
 
@@ -23,12 +22,8 @@ from .runner import SimResult, Simulator, get_simulator
 from .technologies.base import Technology, thermal_voltage_v
 from .weight_cell import WeightCellParams, product_waveform, weight_cell
 
-if TYPE_CHECKING:  # imported lazily at run time (spice_learner_circuit imports this module)
-    from .spice_learner_circuit import LearnerParams
-
 __all__ = [
     "WeightCellResponse", "weight_cell_response", "rest_operating_point", "solve_law", "fit_law", "KAPPA_SOURCES",
-    "SpiceLearnerRun", "run_spice_learner", "output_device_curve",
 ]
 
 KAPPA_SOURCES = ("measured", "nominal")
@@ -241,119 +236,4 @@ def weight_cell_response(
     return WeightCellResponse(
         p, time_s, i_w, ideal, v_c, product, k, kappa, k_nominal, k_measured, tau, lam, tau_fit, lam_fit, rms,
         relax, i_step, result.elapsed_s, regions, checks, netlist, result,
-    )
-
-
-# -- the N-input learner (netlists.spice_learner_circuit) -------------------------------------------
-@dataclass
-class SpiceLearnerRun:
-    """Transient of the transistor-level learner (SI units; weights in the scaled units of x, y).
-
-    ``weights_history`` has shape (K + 1, N): w at t = 0 and at the end of every hold;
-    ``predictions`` (K,) is the circuit's ŷ read at the end of each hold (before the update
-    of the next sample), ``errors_a`` the matching E current. ``regions`` are checked at
-    ``region_times_s``; ``kappa`` is the κ used to set I_A (measured on the output device).
-    """
-
-    params: "LearnerParams"
-    time_s: np.ndarray
-    weights_history: np.ndarray
-    w_plus_a: np.ndarray
-    w_minus_a: np.ndarray
-    predictions: np.ndarray
-    runtime_s: float
-    regions: list[RegionReport]
-    region_times_s: list[float]
-    kappa: float
-    netlist: Netlist = field(repr=False)
-    result: SimResult = field(repr=False)
-
-    @property
-    def final_weights(self) -> np.ndarray:
-        return self.weights_history[-1]
-
-    @property
-    def regions_ok(self) -> bool:
-        return all(r.ok for r in self.regions)
-
-
-def output_device_curve(tech: Technology, p: "LearnerParams", sim: SimParams, simulator: Simulator) -> tuple[np.ndarray, np.ndarray]:
-    """I_w(V_C) of the weight's output device (source V_ref, drain V_out, bulk 0): (V, A)."""
-    from .netlist import Analysis, NetlistBuilder
-
-    nb = NetlistBuilder("output_device", tech)
-    nb.vsource("vd", "d", "0", p.v_out_v)
-    nb.vsource("vs", "s", "0", p.v_ref_v)
-    nb.vsource("vg", "g", "0", 0.0)
-    nb.mos("m1", "n", "d", "g", "s", "0", w_m=p.w_out_m, l_m=p.l_out_m)
-    nb.analysis(Analysis("dc", "vg", 0.0, 1.0, 0.002))
-    result = simulator.run(nb.build(), sim)
-    return np.asarray(result["v(g)"] if "v(g)" in result.vectors else result["g"], dtype=float), np.asarray(result.drain_current("m1"), dtype=float)
-
-
-def run_spice_learner(
-    tech: Technology,
-    x: np.ndarray,
-    y: np.ndarray,
-    eta: float,
-    lam: float,
-    t_hold_s: float,
-    *,
-    params: "LearnerParams | None" = None,
-    sim: SimParams | None = None,
-    simulator: Simulator | None = None,
-    region_samples: tuple[float, ...] = (0.0, 0.5, 1.0),
-) -> SpiceLearnerRun:
-    """Simulate continuous SGDr on the transistor-level learner over the stream (x, y).
-
-    Parameters
-    ----------
-    tech : technology. x : inputs, shape (K, N) (scaled, |x| ≲ x_scale). y : targets, shape (K,).
-    eta : η = T_s/τ. lam : λ. t_hold_s : T_s, s. params : other learner settings (``dim``,
-        ``eta``, ``lam``, ``t_hold_s`` and ``kappa`` are overridden; default
-        ``LearnerParams.for_technology(tech.name)``). sim, simulator : ngspice.
-    region_samples : where regions are checked, as fractions of the stream: the end of hold
-        ``max(1, round(f·K))`` for each f.
-
-    κ is measured on the output device at the weights' initial current (U_T·d ln I/dV_G), so
-    that τ = C·U_T/(κ·I_A) holds on every technology. The initial state voltages V_C come from
-    the same I_w(V_C) curve and are imposed with ``.ic``.
-    """
-    from .spice_learner_circuit import LearnerParams, cell_names, learner, state_nodes
-
-    x = np.atleast_2d(np.asarray(x, dtype=float))
-    sim = sim or (simulator.sim if simulator else SimParams())
-    simulator = simulator or get_simulator()
-    base = params or LearnerParams.for_technology(tech.name, dim=x.shape[1])
-    p = base.replace(dim=x.shape[1], eta=eta, lam=lam, t_hold_s=t_hold_s, temp_c=sim.temp_c)
-    v_g, i_d = output_device_curve(tech, p, sim, simulator)
-    ln_i = np.log(np.maximum(i_d, 1e-30))
-    v_c0 = float(np.interp(np.log(p.i_w0_a), ln_i, v_g))
-    sel = np.abs(ln_i - np.log(p.i_w0_a)) < np.log(30.0)
-    kappa = float(np.polyfit(v_g[sel], ln_i[sel], 1)[0] * thermal_voltage_v(sim.temp_c))
-    p = p.replace(kappa=kappa)
-    netlist = learner(tech, p, x, y, {node: v_c0 for node in state_nodes(p.dim)})
-    result = simulator.run(netlist, sim)
-    time_s = np.asarray(result["time"], dtype=float)
-    names = cell_names(p.dim)
-    currents = {n: np.asarray(result.drain_current(f"{n}mw"), dtype=float) for n in names}
-    k = x.shape[0]
-    ends = (p.settle_holds + np.arange(k + 1)) * p.t_hold_s
-    w_plus = np.stack([np.interp(ends, time_s, currents[f"w{i}p"]) for i in range(p.dim)], axis=1)
-    w_minus = np.stack([np.interp(ends, time_s, currents[f"w{i}n"]) for i in range(p.dim)], axis=1)
-    # ŷ-current = P − Q = (I_mdb − Y⁻) − (I_mda − Y⁺); read just before each hold ends
-    from .spice_learner_circuit import split_currents
-
-    y_p, y_n = split_currents(np.asarray(y, dtype=float), p.y_scale, p.i_u_a, p.i_floor_a)
-    t_read = ends[1:] - 0.02 * p.t_hold_s
-    i_a = np.interp(t_read, time_s, np.asarray(result.drain_current("mda", "p"), dtype=float))
-    i_b = np.interp(t_read, time_s, np.asarray(result.drain_current("mdb", "p"), dtype=float))
-    predictions = p.y_scale * ((i_b - y_n) - (i_a - y_p)) / p.i_u_a
-    checks = [(p.settle_holds + max(1, round(f * k)) - 0.001) * p.t_hold_s for f in region_samples]
-    regions = [
-        check_regions(netlist, result, sim, index=min(int(np.searchsorted(time_s, t)), len(time_s) - 1)) for t in checks
-    ]
-    return SpiceLearnerRun(
-        p, time_s, p.weights_from_currents(w_plus, w_minus), w_plus, w_minus, predictions, result.elapsed_s,
-        regions, checks, kappa, netlist, result,
     )

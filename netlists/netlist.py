@@ -206,6 +206,29 @@ class NetlistBuilder:
     def resistor(self, name: str, p: str, n: str, r_ohm: float) -> None:
         self._add(name, (p, n), spice_number(r_ohm))
 
+    def switch(self, name: str, p: str, n: str, ctrl_p: str, ctrl_n: str, *, r_on_ohm: float = 1.0,
+               r_off_ohm: float = 1e16, v_threshold_v: float = 0.5) -> None:
+        """Voltage-controlled switch ``p``–``n``: closed (``r_on_ohm``) while V(ctrl_p, ctrl_n) >
+        ``v_threshold_v``, open (``r_off_ohm``) below; a bench element (an ideal sample-and-hold
+        switch), not a transistor. Each switch gets its own ``.model`` card ``<name>_sw``."""
+        for value, label in ((r_on_ohm, "r_on_ohm"), (r_off_ohm, "r_off_ohm")):
+            if not float(value) > 0:
+                raise NetlistError(f"switch {label} must be > 0 ohm, got {value!r}")
+        model = check_identifier(f"{name}_sw", "switch model name")
+        self._add(name, (p, n, ctrl_p, ctrl_n), model)
+        self.netlist.elements.append(
+            f".model {model} sw(vt={spice_number(v_threshold_v)} vh=0 ron={spice_number(r_on_ohm)} roff={spice_number(r_off_ohm)})"
+        )
+
+    def initial_conditions(self, volts: dict[str, float]) -> None:
+        """``.ic`` node voltages (V): a transient without ``uic`` solves its starting operating point
+        with these nodes held, then releases them."""
+        if not volts:
+            return
+        parts = [f"v({_node(node)})={spice_number(v)}" for node, v in sorted(volts.items())]
+        for j in range(0, len(parts), 6):
+            self.netlist.elements.append(".ic " + " ".join(parts[j:j + 6]))
+
     def nodeset(self, volts: dict[str, float]) -> None:
         """Initial guesses for the DC operating point (V), e.g. from an open-loop solve."""
         if not volts:

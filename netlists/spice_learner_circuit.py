@@ -1,99 +1,84 @@
-"""N-input log-domain learner at transistor level: continuous-time SGDr on chip.
+"""N-input log-domain learner at transistor level: continuous-time SGDr on chip, built to survive mismatch.
 
-Signals are currents, ``I = I_u·v/v_scale`` (A), pseudo-differential: a value v is carried by
-two positive currents with ``I⁺ − I⁻ = I_u·v/v_scale``. The bench drives inputs and targets as
-PWL current sources (one-sided split with a floor I_f: ``I⁺ = I_f + I_u·max(v, 0)/s``, ``I⁻ =
-I_f + I_u·max(−v, 0)/s``), each sample held for T_s. Scales: ``s_x`` for x, ``s_w`` for w and
-``s_y = s_w·s_x`` for y and e (so that the products need no extra gain).
+Signals are currents. A value v becomes two positive halves (one-sided, class-B split from the
+bench, floor f): ``V⁺ = f + I_u·max(v, 0)/s``, ``V⁻ = f + I_u·max(−v, 0)/s``, so ``V⁺ − V⁻ =
+I_u·v/s``. Scales: s_x for x, s_w for w, s_y = s_w·s_x for y and e. Each sample is held for T_s.
 
-Learning rule (derivation; all currents in A)::
+Learning rule (all currents in A; derivation)::
 
-    weight cells (netlists.weight_cell, two product terms each):
-      τ dW_i⁺/dt = (e⁺X_i⁺ + e⁻X_i⁻)/I_u − λ_c W_i⁺,  τ dW_i⁻/dt = (e⁺X_i⁻ + e⁻X_i⁺)/I_u − λ_c W_i⁻
-    error split:  e⁺ = I_ce + E,  e⁻ = I_ce − E            (so e⁺ − e⁻ = 2E, e⁺ + e⁻ = 2I_ce)
-    ⇒ τ d(W⁺ − W⁻)/dt = 2E·(X⁺ − X⁻)/I_u − λ_c (W⁺ − W⁻)
+    weight cells (netlists.weight_cell: a log-domain integrator per half, three terms each):
+      τ dW_i⁺/dt = (e⁺X_i⁺ + e⁻X_i⁻)/I_u − Z_i − λ_c W_i⁺
+      τ dW_i⁻/dt = (e⁺X_i⁻ + e⁻X_i⁺)/I_u − Z_i − λ_c W_i⁻
+    class-AB error split (netlists.learner_blocks.add_error_path):  e⁺ − e⁻ = E,  e⁺e⁻ = f_e²
+    ⇒ τ d(W⁺ − W⁻)/dt = E·(X⁺ − X⁻)/I_u − λ_c (W⁺ − W⁻)          (Z_i cancels)
     with W⁺ − W⁻ = I_u w/s_w, X⁺ − X⁻ = I_u x/s_x, E = I_u e/(s_w s_x):
-      (τ s_x²/2) dw/dt = e·x − (λ_c s_x²/2)·w
-    ⇒ ideal τ_i = τ·s_x²/2, λ = λ_c·s_x²/2; η = T_s/τ_i.  Bias: τ = C·U_T/(κ·I_A), λ_c = I_λ/I_A.
-
-The common mode W⁺ + W⁻ obeys ``τ d(W⁺+W⁻)/dt = 2I_ce(X⁺+X⁻)/I_u − λ_c(W⁺+W⁻)``: it grows
-slowly (bounded by the L2 term) and leaves w unchanged; the fixed I_ce removes the positive
-feedback a raw (unnormalised) split would have.
+      τ s_x² dw/dt = e·x − λ_c s_x²·w
+    ⇒ ideal τ_i = τ·s_x², λ = λ_c·s_x²; η = T_s/τ_i.   Bias: τ = C·U_T/(κ·I_A), λ_c = I_λ/I_A.
 
 Error by KCL (products by translinear multipliers, sums by wiring)::
 
-    P = Σ_i (W_i⁺X_i⁺ + W_i⁻X_i⁻)/I_u,   Q = Σ_i (W_i⁺X_i⁻ + W_i⁻X_i⁺)/I_u,   ŷ-current = P − Q
+    P = Σ_i (W_i⁺X_i⁺ + W_i⁻X_i⁻)/I_u,  Q = Σ_i (W_i⁺X_i⁻ + W_i⁻X_i⁺)/I_u,  ŷ-current = P − Q
     E = Y − (P − Q) = (Y⁺ + Q) − (Y⁻ + P) = E_a − E_b
 
-Circuit (nMOS bulk at 0, pMOS bulk at vdd; currents in A, voltages in V, sizes in m; ``i`` in
-0…N−1, ``a``/``b``/``s`` in {p, n}; :func:`learner` generates)::
+Why this architecture (mismatch). Every half of every term has its own devices, so each carries
+its own gain (Pelgrom: σ(ΔV_T) = A_VT/√(W·L), a weak-inversion gain error e^{ΔV_T/(n U_T)}: 5 %
+per 5/1 µm sky130 nFET). A pseudo-differential learner subtracts two large drives to get a small
+one; any gain difference between them turns their common part into drift of w. Three common
+parts matter, and each gets its own remedy:
 
-    vdd : supply, PWL 0 → vdd_v over t_rise_s (``uic`` start from an all-off state)
-    vref (ref = v_ref_v), vout (out = v_out_v: drain of every cell's mw)
-    vfb1, vfb2 : rails fb1 = v_fb1_v, fb2 = v_fb2_v (sources of the cells' feedback devices)
-    iu0, mu0 : I_u into the nMOS diode gu0 (source ref) — the products' shared I_u diode
-    ix{i}{s}, mx{i}{s} : PWL input half X_i^s into the diode gx{i}{s} (source ref) — the x gate
-        of the weight cells' product terms
-    weight cell w{i}{a} (netlists.weight_cell.add_weight_cell, prefix ``w{i}{a}``, state vc{i}{a},
-        capacitor ``cw{i}{a}w`` with ``ic=`` the initial state): term e⁺ (I_e into node
-        w{i}{a}iep, x gate gx{i}{a}) and term e⁻ (node w{i}{a}ien, x gate gx{i}{b}, b ≠ a)
-    e± copies into the cells, per cell and sign s:
-        cascode: w{i}{a}mc{s} (gate gt{s}, source vdd, drain w{i}{a}ic{s}) under
-                 w{i}{a}mcc{s} (gate ge{s}, drain w{i}{a}ie{s})
-        plain:   w{i}{a}mc{s} (gate ge{s}, source vdd, drain w{i}{a}ie{s})
-    product q{i}{a}{b} = W_i^a·X_i^b/I_u (3-device multiplier): iq{i}{a}{b} (PWL copy of X_i^b
-        into q{i}{a}{b}c); q…m4 (drain q…c, gate gu0, source q…s); q…mf (feedback: drain q…s,
-        gate q…c, source 0 — ground, not the fb rail); q…m3 (w_out_m/l_out_m, gate vc{i}{a},
-        source q…s, drain nb if a = b (P) or na if a ≠ b (Q))
-    iyp, iyn : PWL target halves Y⁺/Y⁻ sunk from na / nb
+1. *The error's common mode.* A fixed split e± = I_ce ± E drives both halves with 2·I_ce·x̄ all the
+   time; with 5–15 % mismatch that swamped the gradient (sky130 mismatch dies learned wrong-sign
+   weights, nmse_vs_ideal 137–1190 %). The class-AB split makes e⁺ + e⁻ = √(E² + 4f_e²): the
+   common drive shrinks with the error, and what a gain mismatch leaves is ∝ |e·x| (an update
+   asymmetry, zero at e = 0) plus f_e·|x| (small f_e = ``i_err_floor_a``).
+2. *The weights' common mode S = W⁺ + W⁻.* The drive above is positive in both halves, so S grows
+   (and the L2 term alone lets it grow to (e⁺+e⁻)(X⁺+X⁻)/(λ_c I_u)); the prediction products then
+   convert S·(mismatch) into a drifting output. Common-mode feedback holds it:
+   ``Z_i = β·(S_i − S₀)`` (``cm_gain``, ``i_cm_a``) is removed from *both* halves through a sink
+   term of each cell — additive, so it cancels in W⁺ − W⁻, and it passes through the same
+   translinear loop as the drive, so the loop's own gain error multiplies (drive − Z) and does not
+   convert the (cancelled) common mode. S settles at S₀ + (common drive)/(2β); S₀ ≥ the largest
+   |W⁺ − W⁻| keeps both halves positive.
+3. *Offsets of the prediction path.* x floors × product mismatch × S give an output offset, and
+   the halves give different slopes for x > 0 and x < 0. The bench chops: sample k is applied as
+   (−1)^k·(x_k, y_k). Ideal SGDr is unchanged by (x, y) → (−x, −y) (e·x and w·x keep their value),
+   but offsets enter the gradient with alternating sign and cancel; the read-out takes
+   ``ŷ(x) = [ŷ_c(x) − ŷ_c(−x)]/2`` so the circuit's predictions carry no offset either.
 
-m3 is a copy of the weight's output device (gate on vc, like mw) and m4 of the I_u diode mu0
-(gate gu0), and the feedback device mf forces m4 to carry X; since mw/m3 and mu0/m4 are the
-translinear pairs, ``I_m3 = X·W/I_u``. Outputs sink from node ``na`` (Q) or ``nb`` (P), where
-pMOS diodes supply E_a = Y⁺ + Q and E_b = Y⁻ + P (Y± are sinks there). pMOS copies of them
-feed nMOS diodes; the split nodes ge± are pMOS diodes::
+Read-out. After the stream the switches ``s…fz`` of every cell open (control node ``fz``), holding
+the weights, and the bench applies 2N + 1 probes: x = 0 and x = ±1 on each input alone (y = 0).
+The effective weights are ``w_i = [ŷ(+e_i) − ŷ(−e_i)]/2`` — what the circuit's own prediction path
+computes, the weights inference uses (the read-out of the W⁺ − W⁻ currents differs from them by the
+prediction products' gains, which the learning loop compensates).
 
-    gep: mep carries I_ce + E_a (nMOS copy, sink) − E_b (pMOS copy, source) = I_ce + E
-    gen: men carries I_ce + E_b − E_a = I_ce − E
+Circuit (nMOS bulk at 0, pMOS bulk at vdd; ``i`` in 0…N−1, ``a``/``b``/``s`` in {p, n}; stacks
+and cascoded copies as in :mod:`netlists.learner_blocks`, which generates the blocks)::
 
-and pMOS copies of mep/men deliver e⁺/e⁻ into each product term of the weight cells. Copies
-of the input currents for the multipliers come from the bench (ideal copies of the stimulus).
-
-Error path, ``error_mirror="cascode"`` (default; :func:`_error_path_cascoded`). Every diode is
-a stack of two, top device on the rail, and every copy is a device on the top diode's gate
-under a cascode on the bottom diode's gate, so each copy's rail device has its diode's V_DS::
-
-    md{h} (diode d{h}, source vdd) over md{h}2 (diode n{h}, source d{h}), h ∈ {a, b}
-        — supplies E_a into na / E_b into nb
-    mc{h} (gate d{h}, drain c{h}) under mc{h}2 (gate n{h}, drain m{h})
-        — pMOS copy of E_h into the stacked nMOS diode
-    mn{h}2 (diode m{h}, source m{h}1) over mn{h} (diode m{h}1, source 0)
-    per split side s ∈ {p, n} (sink half a for p / b for n; source half the other):
-    ice{s} : I_ce sunk from ge{s}
-    mk{s} (gate m{sink}1, source 0, drain k{s}) under mk{s}2 (gate m{sink}, drain ge{s})
-        — nMOS copy of E_sink out of ge{s}
-    ms{s} (gate d{src}, source vdd, drain s{s}) under ms{s}2 (gate n{src}, drain ge{s})
-        — pMOS copy of E_src into ge{s}
-    me{s} (diode gt{s}, source vdd) over me{s}2 (diode ge{s}, source gt{s})
-        — carries I_ce ± E; gt{s}/ge{s} are the gates of the cells' w…mc{s}/w…mcc{s}
-
-``error_mirror="plain"``: single diodes mda/mdb (na/nb), copies mca/mcb into the nMOS diodes
-mna/mnb (ma/mb), per side ice{s}, mk{s} (gate ma for p, mb for n, drain ge{s}), ms{s} (gate nb
-for p, na for n) and the diode me{s} on ge{s}. pMOS of the error path are sized w_e_m/l_e_m
-(20/1 µm by default), its nMOS w_m/l_m.
-
-Why the cascodes, rails and tracking cascodes. sky130's drain-voltage dependence (DIBL) made the
-loop, error-path and product gains each 8–19 % off when mirror copies and loop partners sat at
-different V_DS (the learning rate came out × 1.24; sky130 tt dim 4 × 200 nmse_vs_ideal 2.65 %).
-The defaults match the drain voltages: the stacked-diode (cascode) error mirrors, the cells'
-feedback rails (v_fb1_v = 0.15 V, v_fb2_v = 0.05 V: m1's and m4's drains at their partners' V_DS)
-and a tracking cascode on every m5 (i_track_a = 100 pA: V_DS(m5) follows s2 and matches the
-diode mx) — nmse_vs_ideal 0.15 % (see :mod:`netlists.weight_cell` for the cell's measures). At
-dim 4 the learner has 257 MOS devices.
+    vdd : supply (the transient starts from the operating point with the states held by ``.ic``)
+    vref (ref = v_ref_v), vout (out = v_out_v: drain of every cell's mw), vfb1/vfb2 (rails)
+    vfz : freeze control fz, 1 V during the stream, 0 V for the read-out probes
+    iu0, mu0 : I_u into the nMOS diode gu0 (source ref) — the prediction products' I_u diode
+    input half X_i^s (add_input_half): PWL sink ix{i}{s} on the pMOS diode mxi{i}{s}; copies to
+        the diode mx{i}{s} (gate gx{i}{s}) and to the products q{i}p{s}, q{i}n{s}
+    product q{i}{a}{b} = W_i^a·X_i^b/I_u (add_product): into nb (P, a = b) or na (Q, a ≠ b)
+    weight cell w{i}{a} (netlists.weight_cell.add_weight_cell, state vc{i}{a}, charge node
+        w{i}{a}q behind switch sw{i}{a}fz): term e⁺ (node w{i}{a}iep, x gate gx{i}{a}), term e⁻
+        (w{i}{a}ien, gx{i}{b}), sink term Z (I_u from iw{i}{a}uz into w{i}{a}iez, x gate gz{i});
+        pMOS copies w{i}{a}mc{s} (gates gep/gen) feed e± into iep/ien
+    common mode (add_common_mode): sense msp{i}/msn{i}, S₀ copy mso{i}, stack mz{i}, copy mzc{i}
+        into the Z diode mgz{i} (gate gz{i})
+    target half Y^s (add_target_half): PWL sink iy{s} on the pMOS diode myi{s}, copy into the
+        product qy{s} whose weight device sits on vcy (iuy, mwy: a diode on I_u) — Y⁺ sunk from na,
+        Y⁻ from nb, with the same delay as the predictions; error path and split (add_error_path)
 
 Nodes: ``vc{i}p``, ``vc{i}n`` states; read-outs: ``drain_current("w{i}pmw")`` = W_i⁺,
-``drain_current("mda","p")`` = Y⁺ + Q, ``drain_current("mdb","p")`` = Y⁻ + P (in both error
-mirrors: with the cascode, mda/mdb are the top devices of the stacks).
+``drain_current("mda","p")`` = Y⁺ + Q, ``drain_current("mdb","p")`` = Y⁻ + P.
+
+Sizes (sky130 field defaults; per technology see :meth:`LearnerParams.for_technology`). Devices
+that carry the smallest currents (the e± path down to f_e, the x diodes down to the floor f_x)
+are long, so that a diode's V_GS stays ≥ 4 U_T (saturated) in weak inversion; devices whose
+mismatch enters a gain are as large as their node's settling time allows (gate capacitance ×
+U_T / current ≲ T_s/10).
 """
 
 from __future__ import annotations
@@ -104,24 +89,31 @@ from typing import ClassVar
 import numpy as np
 
 from .errors import ParameterError
+from .learner_blocks import HALVES, add_common_mode, add_error_path, add_input_half, add_product, add_target_half, size
 from .netlist import Analysis, Netlist, NetlistBuilder
 from .params import Bound, Params
 from .technologies.base import Technology, thermal_voltage_v
 from .values import spice_number
 from .weight_cell import WeightCellParams, add_cell_rails, add_weight_cell
 
-__all__ = ["MAX_DIM", "LearnerParams", "learner", "split_currents", "state_nodes", "cell_names"]
+__all__ = [
+    "MAX_DIM", "LearnerParams", "LearnerStimulus", "learner", "stimulus", "split_currents", "state_nodes",
+    "cell_names", "probe_inputs",
+]
 
 _I = Bound(1e-13, 1e-7, "A")
-
+_WB = Bound(1e-7, 1e-3, "m")
+_LB = Bound(1.5e-7, 1e-3, "m")
 
 #: largest number of inputs (weights) of a generated learner
 MAX_DIM = 8
+#: device groups with a ``w_<group>_m`` / ``l_<group>_m`` pair of fields
+SIZE_GROUPS = ("m", "x", "out", "p", "fb", "q", "xp", "yp", "qy", "e", "en", "ec", "hn", "abn", "abp", "zc", "lt", "cas")
 
 
 @dataclass(frozen=True, kw_only=True)
 class LearnerParams(Params):
-    """The N-input learner: scaling, hyperparameters (mapped to bias currents) and sizes.
+    """The N-input learner: scaling, hyperparameters (mapped to bias currents), biases and sizes.
 
     Attributes
     ----------
@@ -131,133 +123,131 @@ class LearnerParams(Params):
     t_hold_s : hold time T_s of each sample, s.
     c_f : integrating capacitor of each weight cell, F (I_A follows from τ).
     i_u_a : unit current I_u, A.
-    i_ce_a : error common mode I_ce, A (must exceed |E| = I_u·|e|/(s_w s_x) at all times).
-    i_floor_a : floor I_f of the one-sided input/target split, A.
-    i_w0_a : W⁺ = W⁻ at t = 0 (w = 0), A.
+    i_floor_a : floor f of the one-sided split of x and y, A.
+    i_err_floor_a : f_e of the class-AB error split (e⁺·e⁻ = f_e² before f₂ is added), A.
+    i_err_min_a : f₂ added to both e± (their minimum for large |E|), A; at E = 0, e± = f_e + f₂.
+    i_w0_a : W⁺ = W⁻ at t = 0 (w = 0), A (2·i_w0_a should exceed i_cm_a).
+    i_cm_a : common-mode set point S₀ of W⁺ + W⁻, A.
+    cm_gain : common-mode feedback gain β (Z = β·(S − S₀)).
     x_scale, w_scale : s_x, s_w (a value v ↦ I_u·v/s); targets and errors use s_w·s_x.
-    kappa : κ used for τ = C·U_T/(κ·I_A) (from the technology or measured on the output device).
+    kappa : κ used for τ = C·U_T/(κ·I_A) (measured on the output device by the runner).
     temp_c : temperature for U_T, °C.
     t_rise_s : transition time between samples, s.
-    w_m, l_m, w_out_m, l_out_m, w_p_m, l_p_m, w_fb_m, l_fb_m : device sizes as in
-        :class:`netlists.weight_cell.WeightCellParams`, m (w_m/l_m also size the I_u diode mu0,
-        the input diodes mx*, the products' m4, and the nMOS of the error path; w_out_m/l_out_m
-        the products' m3, copies of mw; w_fb_m/l_fb_m the products' feedback devices too).
-    w_e_m, l_e_m : size of every pMOS of the error path (diodes md*, copies mc*/ms*, split
-        diodes me*, and the e± copies w*mc*/w*mcc* into the cells), m; 20/1 µm by default.
-    v_fb1_v, v_fb2_v : the cells' feedback rails fb1/fb2 (sources of mf1 / mf2), V; lift m1's and
-        m4's drains so they sit at their loop partners' V_DS (0 = ground, no rail).
-    i_track_a : bias of the tracking cascode on every m5 (mt2/mk5), A; V_DS(m5) follows s2 and
-        matches the diode mx (0 = none). i_track1_a : the same on m1 (mt1/mk1), A (0 = none, the
-        default).
-    w_lt_m, l_lt_m : size of the tracking diodes mt*, m. w_cas_m, l_cas_m : of the tracking
-        cascodes mk*, m. (All passed on to the cells, see WeightCellParams.)
-    error_mirror : ``"cascode"`` (default: stacked-diode pMOS/nMOS mirrors in the error path and
-        cascoded e± copies, so every copy sees its diode's V_DS) or ``"plain"`` (single diodes and
-        copies; sky130's DIBL then puts the error-path gains up to ~20 % off).
+    chop : ``"on"`` (default) applies sample k as (−1)^k·(x_k, y_k) and reads predictions as
+        [ŷ(x) − ŷ(−x)]/2; ``"off"`` streams the samples as they are.
+    w_<g>_m, l_<g>_m : width and length of device group g, m —
+        m: cell loop devices m3, m4*, the products' I_u diode mu0 pair is ``q``;
+        x: the x diodes mx*, the cells' m5*, the sink-term diode muz;
+        out: the output devices mw, m1, the products' m3 copies, the common-mode sense devices;
+        p: the cells' pMOS output mirror; fb: feedback devices (cells and products);
+        q: the products' m4 and their I_u diode mu0; xp: the x inputs' pMOS diodes and copies;
+        yp: the targets' pMOS diodes and copies; qy: the target products' m3 and their unit-weight
+        diode mwy (large: a gain error of the target path scales every weight);
+        e: pMOS of E_a/E_b (stacks md*, copies mca/mcb); en: nMOS of E_b (mnb, mkb);
+        ec: pMOS e± diodes and the cells' e± copies; hn: nMOS e⁺ stack and copy;
+        abn/abp: the class-AB pair and its replica; zc: common-mode pMOS (S₀ copy, Z copies;
+        the Z stack is w_zc/β wide); lt/cas: tracking diodes and cascodes of the cells' m5.
+    v_fb1_v, v_fb2_v : the cells' feedback rails, V.
+    i_s2_bias_a : plain bias into every term's source node s2 (lifts the m4 drains), A; see
+        :class:`netlists.weight_cell.WeightCellParams`. (The cells' m5 have no tracking cascode:
+        its gate followed s2 every hold and the mirror node pb rectified the coupled charge into a
+        negative weight decay ∝ 1/I_A — weights +5 % at η = 0.05, +20 % with C = 12.5 pF.)
+    i_q_bias_a : the same for the prediction and target products' source nodes, A.
     v_ref_v, v_out_v, vdd_v : reference, read-out drain and supply voltages, V.
+    v_en_v : the class-AB replica's source node enr, V (the split node en sits there at E = 0).
     points_per_hold : output points per sample (also bounds the time step).
-    settle_holds : holds with x = 0, y = 0 before the stream (start-up of the loops; w stays 0
-        since every product term is then common mode), so sample k ends at (settle_holds + k + 1)·T_s.
-
-    Per technology (:meth:`for_technology`; the learner picks its defaults that way). The field
-    defaults above were tuned on sky130 and are used unchanged for sky130 and bsim. The ``ekv``
-    golden model (V_T0 = 0.5 V for both polarities, n = 1.35/1.40, no DIBL) needs other sizes:
-    with a low threshold a weak-inversion diode at these currents sits only a few U_T above
-    zero (V_GS = V_T0 + n·U_T·ln IC), so the mirrors were not saturated. Measured on ekv with
-    the sky130 defaults (dim 4 × 200, reltol 1e-4): nmse_vs_ideal 0.326 %, η factor 0.904, and
-
-    * the cells' pMOS output mirror (mpa/mpb/mpc, 2/2 µm at I_c ≈ 0.2–3 pA) at V_DS = 1.1–3.8
-      U_T: the copy's (1 − e^{−V_DS/U_T}) no longer matches the diode's (cell bench: λ −2.5 %);
-    * the pMOS of the error path (20/1 µm at ~100 pA) at 4.3–5 U_T and its nMOS at 5.3–6 U_T:
-      e⁺ − e⁻ came out 0.957·2E (dim 2 × 40);
-    * a lag: ~30 % of a sample's update landed in the next hold (the EKV model's gate
-      capacitances, ½C_ox·W·L to source and to drain, charged by the pA currents of I_c);
-    * a slow start: with ``uic`` s1 overshoots to ≈ 1.1 V and comes back only at the rate the
-      tiny I_A can recharge mf1's gate–drain capacitance (≈ 60 ms), so at the end of the first
-      sample m1, m4 and the mirror were at V_DS = 0.02–1.4 U_T.
-
-    The ekv values (:attr:`TECH_DEFAULTS`) make those diodes' V_GS larger and their gates
-    smaller: pMOS mirror w_p/l_p = 0.25/6 µm (W/L 1/24), error-path pMOS w_e/l_e = 2/2 µm,
-    loop and error-path nMOS w_m/l_m = 2/2 µm, tracking cascodes w_cas/l_cas = 1/1 µm, and
-    settle_holds = 3 (start-up done before the first sample). Rails, tracking currents and all
-    bias currents are unchanged. Measured (dim 4 × 200): nmse_vs_ideal 0.0005 %, η factor 0.995,
-    every signal device weak (IC ≤ 0.007) and saturated at the checked instants; over every 8th
-    output point of the stream the lowest V_DS is 4.2 U_T (mpa/mpc in the first sample), ≥ 5 U_T
-    after it.
+    settle_holds : holds with x = 0, y = 0 before the stream (start-up of the loops).
     """
 
     dim: int = 4
-    eta: float = 0.01
+    eta: float = 0.05
     lam: float = 1e-3
     t_hold_s: float = 20e-3
     c_f: float = 50e-12
     i_u_a: float = 100e-12
-    i_ce_a: float = 100e-12
-    i_floor_a: float = 30e-12
-    i_w0_a: float = 25e-12
+    i_floor_a: float = 10e-12
+    i_err_floor_a: float = 2e-12
+    i_err_min_a: float = 4e-12
+    i_w0_a: float = 40e-12
+    i_cm_a: float = 70e-12
+    cm_gain: float = 0.5
     x_scale: float = 1.0
     w_scale: float = 2.0
     kappa: float = 0.7
     temp_c: float = 27.0
     t_rise_s: float = 100e-6
-    w_m: float = 5e-6
-    l_m: float = 1e-6
-    w_out_m: float = 5e-6
-    l_out_m: float = 1e-6
-    w_p_m: float = 2e-6
-    l_p_m: float = 2e-6
+    chop: str = "on"
+    w_m_m: float = 8e-6
+    l_m_m: float = 8e-6
+    w_x_m: float = 4e-6
+    l_x_m: float = 8e-6
+    w_out_m: float = 8e-6
+    l_out_m: float = 8e-6
+    w_p_m: float = 8e-6
+    l_p_m: float = 8e-6
     w_fb_m: float = 0.42e-6
     l_fb_m: float = 16e-6
+    w_q_m: float = 8e-6
+    l_q_m: float = 8e-6
+    w_xp_m: float = 4e-6
+    l_xp_m: float = 4e-6
+    w_yp_m: float = 6e-6
+    l_yp_m: float = 6e-6
+    w_qy_m: float = 16e-6
+    l_qy_m: float = 8e-6
     w_e_m: float = 20e-6
-    l_e_m: float = 1e-6
-    v_fb1_v: float = 0.15
-    v_fb2_v: float = 0.05
-    i_track_a: float = 100e-12
-    i_track1_a: float = 0.0
+    l_e_m: float = 8e-6
+    w_en_m: float = 8e-6
+    l_en_m: float = 8e-6
+    w_ec_m: float = 4e-6
+    l_ec_m: float = 8e-6
+    w_hn_m: float = 1e-6
+    l_hn_m: float = 4e-6
+    w_abn_m: float = 1e-6
+    l_abn_m: float = 4e-6
+    w_abp_m: float = 2e-6
+    l_abp_m: float = 2e-6
+    w_zc_m: float = 2e-6
+    l_zc_m: float = 4e-6
     w_lt_m: float = 0.42e-6
     l_lt_m: float = 6e-6
     w_cas_m: float = 5e-6
     l_cas_m: float = 1e-6
-    error_mirror: str = "cascode"
+    v_fb1_v: float = 0.15
+    v_fb2_v: float = 0.12
+    i_s2_bias_a: float = 5e-12
+    i_q_bias_a: float = 10e-12
     v_ref_v: float = 0.1
     v_out_v: float = 0.35
+    v_en_v: float = 0.7
     vdd_v: float = 1.8
     points_per_hold: int = 2
-    settle_holds: int = 1
-    _choices: ClassVar[dict[str, tuple[str, ...]]] = {"error_mirror": ("plain", "cascode")}
+    settle_holds: int = 4
+    _choices: ClassVar[dict[str, tuple[str, ...]]] = {"chop": ("on", "off")}
     #: departures from the field defaults per technology name (see :meth:`for_technology`)
-    TECH_DEFAULTS: ClassVar[dict[str, dict[str, float | int]]] = {
-        "sky130": {},
-        "bsim": {},
-        "ekv": {
-            "w_p_m": 0.25e-6, "l_p_m": 6e-6, "w_e_m": 2e-6, "l_e_m": 2e-6, "w_m": 2e-6, "l_m": 2e-6,
-            "w_cas_m": 1e-6, "l_cas_m": 1e-6, "settle_holds": 3,
-        },
-    }
+    TECH_DEFAULTS: ClassVar[dict[str, dict[str, float | int | str]]] = {"sky130": {}, "bsim": {}, "ekv": {}}
     _bounds: ClassVar[dict[str, Bound]] = {
         "dim": Bound(1, MAX_DIM, "", integer=True),
         "eta": Bound(1e-6, 1.0, ""),
         "lam": Bound(0.0, 10.0, ""),
         "t_hold_s": Bound(1e-6, 10.0, "s"),
         "c_f": Bound(1e-15, 1e-6, "F"),
-        "i_u_a": _I, "i_ce_a": _I, "i_floor_a": _I, "i_w0_a": _I,
+        "i_u_a": _I, "i_floor_a": _I, "i_err_floor_a": _I, "i_err_min_a": _I, "i_w0_a": _I, "i_cm_a": _I,
+        "cm_gain": Bound(0.01, 10.0, ""),
         "x_scale": Bound(0.1, 100.0, ""),
         "w_scale": Bound(0.1, 100.0, ""),
         "kappa": Bound(0.3, 1.0, ""),
         "temp_c": Bound(-55.0, 150.0, "degC"),
         "t_rise_s": Bound(1e-9, 1.0, "s"),
-        **{k: Bound(1e-7, 1e-3, "m") for k in ("w_m", "w_out_m", "w_p_m", "w_fb_m", "w_e_m")},
-        **{k: Bound(1.5e-7, 1e-3, "m") for k in ("l_m", "l_out_m", "l_p_m", "l_fb_m", "l_e_m")},
+        **{f"w_{g}_m": _WB for g in SIZE_GROUPS},
+        **{f"l_{g}_m": _LB for g in SIZE_GROUPS},
         "v_fb1_v": Bound(0.0, 1.0, "V"),
         "v_fb2_v": Bound(0.0, 1.0, "V"),
-        "i_track_a": Bound(0.0, 1e-6, "A"),
-        "i_track1_a": Bound(0.0, 1e-6, "A"),
-        "w_lt_m": Bound(1e-7, 1e-3, "m"),
-        "l_lt_m": Bound(1.5e-7, 1e-3, "m"),
-        "w_cas_m": Bound(1e-7, 1e-3, "m"),
-        "l_cas_m": Bound(1.5e-7, 1e-3, "m"),
+        "i_s2_bias_a": Bound(0.0, 1e-6, "A"),
+        "i_q_bias_a": Bound(0.0, 1e-6, "A"),
         "v_ref_v": Bound(0.0, 1.0, "V"),
         "v_out_v": Bound(0.0, 3.3, "V"),
+        "v_en_v": Bound(0.0, 3.3, "V"),
         "vdd_v": Bound(0.5, 3.3, "V"),
         "points_per_hold": Bound(1, 1000, "", integer=True),
         "settle_holds": Bound(0, 100, "", integer=True),
@@ -265,19 +255,21 @@ class LearnerParams(Params):
 
     def __post_init__(self) -> None:
         super().__post_init__()
+        name = type(self).__name__
         if not self.t_rise_s < 0.5 * self.t_hold_s:
-            raise ParameterError(f"LearnerParams.t_rise_s must be < t_hold_s/2 ({0.5 * self.t_hold_s:g} s), got {self.t_rise_s!r}")
+            raise ParameterError(f"{name}.t_rise_s must be < t_hold_s/2 ({0.5 * self.t_hold_s:g} s), got {self.t_rise_s!r}")
         if self.i_a_a > 1e-6:
-            raise ParameterError(f"LearnerParams: eta={self.eta!r}, t_hold_s={self.t_hold_s!r}, c_f={self.c_f!r} give I_A={self.i_a_a:.3g} A > 1 uA")
+            raise ParameterError(f"{name}: eta={self.eta!r}, t_hold_s={self.t_hold_s!r}, c_f={self.c_f!r} give I_A={self.i_a_a:.3g} A > 1 uA")
+        if not self.v_ref_v < self.v_out_v < self.vdd_v or not self.v_en_v < self.vdd_v:
+            raise ParameterError(f"{name}: need v_ref_v < v_out_v < vdd_v and v_en_v < vdd_v, got {self.v_ref_v!r}, {self.v_out_v!r}, {self.v_en_v!r}, {self.vdd_v!r}")
+        w_range = self.i_u_a / self.w_scale
+        if not self.i_cm_a > w_range:
+            raise ParameterError(f"{name}.i_cm_a must exceed I_u/s_w = {w_range:.3g} A (|W⁺ − W⁻| at |w| = 1), got {self.i_cm_a!r}")
 
     @classmethod
     def for_technology(cls, name: str, **overrides: object) -> "LearnerParams":
-        """The defaults for technology ``name`` (``"ekv"``, ``"bsim"``, ``"sky130"``; a corner
-        suffix such as ``"sky130:tt"`` is ignored), with ``overrides`` applied on top.
-
-        sky130 and bsim get the field defaults; ekv gets :attr:`TECH_DEFAULTS` ``["ekv"]`` (sizes
-        for its lower thresholds, see the class docstring).
-        """
+        """The defaults for technology ``name`` (``"ekv"``, ``"bsim"``, ``"sky130"``; a corner suffix
+        such as ``"sky130:tt"`` is ignored), with ``overrides`` applied on top."""
         tech = str(name).partition(":")[0]
         if tech not in cls.TECH_DEFAULTS:
             raise ParameterError(f"LearnerParams.for_technology: technology must be one of {', '.join(cls.TECH_DEFAULTS)}, got {name!r}")
@@ -291,13 +283,13 @@ class LearnerParams(Params):
 
     @property
     def tau_circuit_s(self) -> float:
-        """τ of the weight cells, 2τ_i/s_x², s."""
-        return 2.0 * self.tau_ideal_s / self.x_scale**2
+        """τ of the weight cells, τ_i/s_x², s."""
+        return self.tau_ideal_s / self.x_scale**2
 
     @property
     def lam_circuit(self) -> float:
-        """λ_c = 2λ/s_x² of the weight cells."""
-        return 2.0 * self.lam / self.x_scale**2
+        """λ_c = λ/s_x² of the weight cells."""
+        return self.lam / self.x_scale**2
 
     @property
     def i_a_a(self) -> float:
@@ -306,7 +298,7 @@ class LearnerParams(Params):
 
     @property
     def i_lambda_a(self) -> float:
-        """I_λ = λ_c·I_A, A."""
+        """I_λ = λ_c·I_A, A (no floor: the value in the netlist is this value)."""
         return self.lam_circuit * self.i_a_a
 
     @property
@@ -316,27 +308,16 @@ class LearnerParams(Params):
     def cell_params(self) -> WeightCellParams:
         """The weight cells' parameters (their own step-bench fields are unused here)."""
         return WeightCellParams(
-            c_f=self.c_f, i_a_a=self.i_a_a, i_lambda_a=max(self.i_lambda_a, 1e-15), i_u_a=self.i_u_a,
-            w_m=self.w_m, l_m=self.l_m, w_p_m=self.w_p_m, l_p_m=self.l_p_m, w_out_m=self.w_out_m,
-            l_out_m=self.l_out_m, w_fb_m=self.w_fb_m, l_fb_m=self.l_fb_m, v_ref_v=self.v_ref_v,
-            v_out_v=self.v_out_v, vdd_v=self.vdd_v, v_fb1_v=self.v_fb1_v, v_fb2_v=self.v_fb2_v,
-            i_track_a=self.i_track_a, i_track1_a=self.i_track1_a, w_lt_m=self.w_lt_m, l_lt_m=self.l_lt_m, w_cas_m=self.w_cas_m, l_cas_m=self.l_cas_m,
-        )
-
-    def cell_bench(self) -> WeightCellParams:
-        """The learner's weight cell on a step bench: I_λ = I_A (λ = 1), I_x I_u → 3 I_u → I_u.
-
-        Times scale with the cell's τ = C·U_T/(κ·I_A): step at 0.05τ, back at τ, end at 2τ.
-        Calibrating this bench describes the cells the learner is built from.
-        """
-        tau = self.tau_circuit_s
-        return self.cell_params().replace(
-            i_lambda_a=self.i_a_a, i_e_a=self.i_u_a, i_x_a=self.i_u_a, i_x_step_a=3.0 * self.i_u_a,
-            t_step_s=0.05 * tau, t_back_s=tau, t_stop_s=2.0 * tau, t_rise_s=1e-4 * tau, points=800,
-        )
+            c_f=self.c_f, i_a_a=self.i_a_a, i_lambda_a=self.i_lambda_a, i_u_a=self.i_u_a,
+            w_m=self.w_m_m, l_m=self.l_m_m, w_x_m=self.w_x_m, l_x_m=self.l_x_m, w_p_m=self.w_p_m,
+            l_p_m=self.l_p_m, w_out_m=self.w_out_m, l_out_m=self.l_out_m, w_fb_m=self.w_fb_m,
+            l_fb_m=self.l_fb_m, v_ref_v=self.v_ref_v, v_out_v=self.v_out_v, vdd_v=self.vdd_v,
+            v_fb1_v=self.v_fb1_v, v_fb2_v=self.v_fb2_v, i_s2_bias_a=self.i_s2_bias_a, w_lt_m=self.w_lt_m,
+            l_lt_m=self.l_lt_m, w_cas_m=self.w_cas_m, l_cas_m=self.l_cas_m,
+        )  # fmt: skip
 
     def weights_from_currents(self, w_plus_a: np.ndarray, w_minus_a: np.ndarray) -> np.ndarray:
-        """w = s_w·(W⁺ − W⁻)/I_u."""
+        """w = s_w·(W⁺ − W⁻)/I_u (the state's weights, before the prediction path)."""
         return self.w_scale * (np.asarray(w_plus_a) - np.asarray(w_minus_a)) / self.i_u_a
 
 
@@ -348,62 +329,79 @@ def split_currents(values: np.ndarray, scale: float, i_u_a: float, i_floor_a: fl
 
 def cell_names(dim: int) -> list[str]:
     """Prefixes of the weight cells, ``w0p, w0n, w1p, …``."""
-    return [f"w{i}{s}" for i in range(dim) for s in ("p", "n")]
+    return [f"w{i}{s}" for i in range(dim) for s in HALVES]
 
 
 def state_nodes(dim: int) -> list[str]:
     return [f"vc{name[1:]}" for name in cell_names(dim)]
 
 
-def _pwl(nb: NetlistBuilder, name: str, p: str, n: str, values_a: np.ndarray, t_hold_s: float, t_rise_s: float) -> None:
-    """PWL current source ``p → n`` holding ``values_a[k]`` over sample k; continuation lines."""
+def probe_inputs(dim: int) -> np.ndarray:
+    """The read-out probes, shape (2N + 1, N): x = 0, then +e_i and −e_i for each input."""
+    eye = np.eye(dim)
+    return np.vstack([np.zeros((1, dim)), *[np.stack([eye[i], -eye[i]]) for i in range(dim)]])
+
+
+@dataclass(frozen=True)
+class LearnerStimulus:
+    """What the bench applies, hold by hold (values in the scaled units of x and y).
+
+    ``x`` (H, N) and ``y`` (H,) are the applied values of every hold (settling, the stream with its
+    chopping signs, the probes); ``sign`` (K,) the chopping sign of each stream sample; hold
+    ``first_sample + k`` carries sample k, ``first_probe + j`` probe j; the switches open at
+    ``freeze_s``.
+    """
+
+    x: np.ndarray
+    y: np.ndarray
+    sign: np.ndarray
+    first_sample: int
+    first_probe: int
+    freeze_s: float
+
+    @property
+    def holds(self) -> int:
+        return int(self.x.shape[0])
+
+
+def stimulus(p: LearnerParams, x: np.ndarray, y: np.ndarray) -> LearnerStimulus:
+    """Settling holds, the (chopped) stream, then the read-out probes (see the module docstring)."""
+    x = np.atleast_2d(np.asarray(x, dtype=float))
+    y = np.asarray(y, dtype=float).ravel()
+    k = x.shape[0]
+    sign = np.where(np.arange(k) % 2 == 1, -1.0, 1.0) if p.chop == "on" else np.ones(k)
+    probes = probe_inputs(p.dim)
+    xs = np.vstack([np.zeros((p.settle_holds, p.dim)), sign[:, None] * x, probes])
+    ys = np.concatenate([np.zeros(p.settle_holds), sign * y, np.zeros(len(probes))])
+    first_probe = p.settle_holds + k
+    return LearnerStimulus(xs, ys, sign, p.settle_holds, first_probe, first_probe * p.t_hold_s)
+
+
+def _pwl(nb: NetlistBuilder, name: str, p: str, n: str, values: np.ndarray, t_hold_s: float, t_rise_s: float) -> None:
+    """PWL source ``p → n`` holding ``values[k]`` over hold k (A or V); continuation lines."""
     nb._add(name, (p, n), "pwl(")  # noqa: SLF001 - the builder validates the name and nodes
-    pts = [(0.0, values_a[0])]
-    for k in range(1, len(values_a)):
-        if values_a[k] != values_a[k - 1]:
-            pts += [(k * t_hold_s, values_a[k - 1]), (k * t_hold_s + t_rise_s, values_a[k])]
+    pts = [(0.0, values[0])]
+    for k in range(1, len(values)):
+        if values[k] != values[k - 1]:
+            pts += [(k * t_hold_s, values[k - 1]), (k * t_hold_s + t_rise_s, values[k])]
     body = [f"{spice_number(t)} {spice_number(v)}" for t, v in pts]
     for j in range(0, len(body), 8):
         nb.netlist.elements.append("+ " + " ".join(body[j:j + 8]))
     nb.netlist.elements.append("+ )")
 
 
-def _error_path_cascoded(nb: NetlistBuilder, p: LearnerParams, pe: dict, loop: dict) -> None:
-    """Error formation and split with stacked-diode cascode mirrors (every copy sees its diode's V_DS).
-
-    Diodes are pairs stacked from the rail (top ``*`` / bottom ``*2``); a copy is a device on the
-    top diode's gate with a cascode on the bottom diode's gate, so the copy's V_DS equals the
-    diode's and sky130's drain-voltage dependence cancels (it gave the plain mirrors up to 20 %).
-    """
-    for half in ("a", "b"):
-        # pMOS diodes supplying E_a (node na) / E_b (nb); ``md{half}`` carries the read-out current
-        nb.mos(f"md{half}", "p", f"d{half}", f"d{half}", "vdd", "vdd", **pe)
-        nb.mos(f"md{half}2", "p", f"n{half}", f"n{half}", f"d{half}", "vdd", **pe)
-        # pMOS copy into stacked nMOS diodes (gates m{half}1 bottom, m{half} top)
-        nb.mos(f"mc{half}", "p", f"c{half}", f"d{half}", "vdd", "vdd", **pe)
-        nb.mos(f"mc{half}2", "p", f"m{half}", f"n{half}", f"c{half}", "vdd", **pe)
-        nb.mos(f"mn{half}", "n", f"m{half}1", f"m{half}1", "0", "0", **loop)
-        nb.mos(f"mn{half}2", "n", f"m{half}", f"m{half}", f"m{half}1", "0", **loop)
-    for side, sink, source in (("p", "a", "b"), ("n", "b", "a")):
-        node, top = f"ge{side}", f"gt{side}"
-        nb.isource(f"ice{side}", node, "0", p.i_ce_a)
-        nb.mos(f"mk{side}", "n", f"k{side}", f"m{sink}1", "0", "0", **loop)
-        nb.mos(f"mk{side}2", "n", node, f"m{sink}", f"k{side}", "0", **loop)
-        nb.mos(f"ms{side}", "p", f"s{side}", f"d{source}", "vdd", "vdd", **pe)
-        nb.mos(f"ms{side}2", "p", node, f"n{source}", f"s{side}", "vdd", **pe)
-        nb.mos(f"me{side}", "p", top, top, "vdd", "vdd", **pe)
-        nb.mos(f"me{side}2", "p", node, node, top, "vdd", **pe)
-
-
 def learner(tech: Technology, params: LearnerParams, x: np.ndarray, y: np.ndarray, v_c0_v: dict[str, float]) -> Netlist:
-    """Transistor-level learner driven by the stream (x_k, y_k); ``.tran`` over K holds.
+    """Transistor-level learner driven by the stream (x_k, y_k); ``.tran`` over all holds.
 
     Parameters
     ----------
     tech : technology. params : the learner (``dim`` must equal x.shape[1]).
     x : inputs, shape (K, N), values scaled by ``x_scale``. y : targets, shape (K,).
-    v_c0_v : initial state voltages (node → V) for every node of :func:`state_nodes`; passed as
-        ``.ic`` (the DC operating point is solved with the states held, then released).
+    v_c0_v : initial state voltages (node → V) for every node of :func:`state_nodes`, applied
+        with ``.ic``: the transient starts from the DC operating point solved with the states held
+        at these values (every loop at rest), then releases them.
+
+    The holds are those of :func:`stimulus`: settling, the stream, the read-out probes.
     """
     p = params
     x = np.atleast_2d(np.asarray(x, dtype=float))
@@ -415,76 +413,46 @@ def learner(tech: Technology, params: LearnerParams, x: np.ndarray, y: np.ndarra
     missing = set(state_nodes(p.dim)) - set(v_c0_v)
     if missing:
         raise ParameterError(f"learner: v_c0_v lacks {sorted(missing)}")
-    pad = np.zeros((p.settle_holds, p.dim))
-    x, y = np.vstack([pad, x]), np.concatenate([np.zeros(p.settle_holds), y])
+    st = stimulus(p, x, y)
     cp = p.cell_params()
     nb = NetlistBuilder(f"learner_{p.dim}", tech)
-    # ``uic`` start: every node but the states at 0 V; the supply ramps up over t_rise so that
-    # the first Newton solve starts from a consistent (all-off) state
-    nb._add("vdd", ("vdd", "0"), f"pwl(0 0 {spice_number(p.t_rise_s)} {spice_number(p.vdd_v)})")  # noqa: SLF001
+    args = (p.t_hold_s, p.t_rise_s)
+    nb.vsource("vdd", "vdd", "0", p.vdd_v)
     nb.vsource("vref", "ref", "0", p.v_ref_v)
     nb.vsource("vout", "out", "0", p.v_out_v)
     add_cell_rails(nb, cp)
-    loop = {"w_m": p.w_m, "l_m": p.l_m}
-    outd = {"w_m": p.w_out_m, "l_m": p.l_out_m}
-    pe = {"w_m": p.w_e_m, "l_m": p.l_e_m}
-    fb = {"w_m": p.w_fb_m, "l_m": p.l_fb_m, "role": "feedback"}
-    args = (p.t_hold_s, p.t_rise_s)
-    # shared I_u diode for the prediction multipliers
+    freeze = np.ones(st.holds)
+    freeze[st.first_probe:] = 0.0
+    _pwl(nb, "vfz", "fz", "0", freeze, *args)
     nb.isource("iu0", "vdd", "gu0", p.i_u_a)
-    nb.mos("mu0", "n", "gu0", "gu0", "ref", "0", **loop)
-    # inputs: a diode per half (gates for the weight cells) and two forced copies for the products
-    xs = {}
+    nb.mos("mu0", "n", "gu0", "gu0", "ref", "0", **size(p, "q"))
+    # common-mode bias stack carrying S₀
+    nb.mos("ms0", "p", "s0a", "s0a", "vdd", "vdd", **size(p, "zc"))
+    nb.mos("ms02", "p", "s0b", "s0b", "s0a", "vdd", **size(p, "zc"))
+    nb.isource("is0", "s0b", "0", p.i_cm_a)
     for i in range(p.dim):
-        xs[i, "p"], xs[i, "n"] = split_currents(x[:, i], p.x_scale, p.i_u_a, p.i_floor_a)
-        for s in ("p", "n"):
-            _pwl(nb, f"ix{i}{s}", "vdd", f"gx{i}{s}", xs[i, s], *args)
-            nb.mos(f"mx{i}{s}", "n", f"gx{i}{s}", f"gx{i}{s}", "ref", "0", **loop)
-    # weight cells: W⁺ ← (e⁺, x⁺), (e⁻, x⁻);  W⁻ ← (e⁺, x⁻), (e⁻, x⁺)
+        halves = dict(zip(HALVES, split_currents(st.x[:, i], p.x_scale, p.i_u_a, p.i_floor_a)))
+        for s in HALVES:
+            add_input_half(nb, p, i, s, lambda name, a, b, v=halves[s]: _pwl(nb, name, a, b, v, *args))
     for i in range(p.dim):
         for a, b in (("p", "n"), ("n", "p")):
             pre = f"w{i}{a}"
-            terms = []
-            for e_gate, xs_half in (("gep", a), ("gen", b)):
-                node = f"{pre}ie{e_gate[-1]}"
-                if p.error_mirror == "cascode":
-                    mid = f"{pre}ic{e_gate[-1]}"
-                    nb.mos(f"{pre}mc{e_gate[-1]}", "p", mid, f"gt{e_gate[-1]}", "vdd", "vdd", **pe)
-                    nb.mos(f"{pre}mcc{e_gate[-1]}", "p", node, e_gate, mid, "vdd", **pe)
-                else:
-                    nb.mos(f"{pre}mc{e_gate[-1]}", "p", node, e_gate, "vdd", "vdd", **pe)
-                terms.append((node, f"gx{i}{xs_half}"))
-            add_weight_cell(nb, cp, pre, vc=f"vc{i}{a}", terms=terms)
-            nb.netlist.elements[-1 - next(j for j, e in enumerate(reversed(nb.netlist.elements)) if e.startswith(f"c{pre}w "))] += f" ic={spice_number(v_c0_v[f'vc{i}{a}'])}"
-    # products: W_i^a·X_i^b/I_u into P (a == b, node nb) or Q (a != b, node na)
-    for i in range(p.dim):
-        for a in ("p", "n"):
-            for b in ("p", "n"):
-                q = f"q{i}{a}{b}"
-                _pwl(nb, f"i{q}", "vdd", f"{q}c", xs[i, b], *args)
-                nb.mos(f"{q}m4", "n", f"{q}c", "gu0", f"{q}s", "0", **loop)
-                nb.mos(f"{q}mf", "n", f"{q}s", f"{q}c", "0", "0", **fb)
-                nb.mos(f"{q}m3", "n", "nb" if a == b else "na", f"vc{i}{a}", f"{q}s", "0", **outd)
-    # error formation and split
-    y_p, y_n = split_currents(y, p.y_scale, p.i_u_a, p.i_floor_a)
-    _pwl(nb, "iyp", "na", "0", y_p, *args)
-    _pwl(nb, "iyn", "nb", "0", y_n, *args)
-    if p.error_mirror == "cascode":
-        _error_path_cascoded(nb, p, pe, loop)
-    else:
-        nb.mos("mda", "p", "na", "na", "vdd", "vdd", **pe)
-        nb.mos("mdb", "p", "nb", "nb", "vdd", "vdd", **pe)
-        nb.mos("mca", "p", "ma", "na", "vdd", "vdd", **pe)
-        nb.mos("mcb", "p", "mb", "nb", "vdd", "vdd", **pe)
-        nb.mos("mna", "n", "ma", "ma", "0", "0", **loop)
-        nb.mos("mnb", "n", "mb", "mb", "0", "0", **loop)
-        for side, sink, source in (("p", "ma", "nb"), ("n", "mb", "na")):
-            node = f"ge{side}"
-            nb.isource(f"ice{side}", node, "0", p.i_ce_a)
-            nb.mos(f"mk{side}", "n", node, sink, "0", "0", **loop)
-            nb.mos(f"ms{side}", "p", node, source, "vdd", "vdd", **pe)
-            nb.mos(f"me{side}", "p", node, node, "vdd", "vdd", **pe)
-    k = x.shape[0]
+            for sign in HALVES:
+                nb.mos(f"{pre}mc{sign}", "p", f"{pre}ie{sign}", f"ge{sign}", "vdd", "vdd", **size(p, "ec"))
+            nb.isource(f"i{pre}uz", "vdd", f"{pre}iez", p.i_u_a)
+            terms = [(f"{pre}iep", f"gx{i}{a}"), (f"{pre}ien", f"gx{i}{b}")]
+            add_weight_cell(nb, cp, pre, vc=f"vc{i}{a}", terms=terms, sink_terms=[(f"{pre}iez", f"gz{i}")],
+                            freeze="fz")
+        add_common_mode(nb, p, i)
+        for a in HALVES:
+            for b in HALVES:
+                add_product(nb, p, i, a, b)
+    nb.isource("iuy", "vdd", "vcy", p.i_u_a)
+    nb.mos("mwy", "n", "vcy", "vcy", "ref", "0", **size(p, "qy"))
+    for half, values in zip(HALVES, split_currents(st.y, p.y_scale, p.i_u_a, p.i_floor_a)):
+        add_target_half(nb, p, half, lambda name, a, b, v=values: _pwl(nb, name, a, b, v, *args))
+    add_error_path(nb, p)
+    nb.initial_conditions({node: v_c0_v[node] for node in state_nodes(p.dim)})
     step = p.t_hold_s / p.points_per_hold
-    nb.analysis(Analysis("tran", step=step, stop=k * p.t_hold_s, max_step=step, uic=True))
+    nb.analysis(Analysis("tran", step=step, stop=st.holds * p.t_hold_s, max_step=step))
     return nb.build()

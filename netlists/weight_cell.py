@@ -124,7 +124,9 @@ class WeightCellParams(Params):
     i_e_a : error input I_e, A.
     i_x_a : input I_x before the step and after ``t_back_s``, A.
     i_x_step_a : input I_x between ``t_step_s`` and ``t_back_s``, A.
-    w_m, l_m : size of the loop devices m3, m4*, m5* and of the bench's I_x diode mx, m.
+    w_m, l_m : size of the loop devices m3 and m4*, m.
+    w_x_m, l_x_m : size of m5* and of its loop partner, the I_x diode mx (the bench's own, or the
+        caller's), m.
     w_p_m, l_p_m : size of the four pMOS of the cascode mirror mpa–mpd, m (small: their gate
         capacitance delays the charging current after a step of the input).
     w_out_m, l_out_m : size of the output device mw and its loop partner m1, m.
@@ -140,6 +142,10 @@ class WeightCellParams(Params):
         U_T·ln(I_t·S_cas/(I_c·S_lt)) (ideal weak-inversion, bulk-referenced law; S = W/L)
         instead of pb − s2 — close to the V_DS of its partner, the diode mx, so that sky130's
         drain-voltage dependence cancels round the loop.
+    i_s2_bias_a : a plain bias current into each term's s2 (source ``ib2*`` from vdd), A (0 = none):
+        it raises the current of the feedback device mf2* and so its gate, the drain of m4*, which
+        keeps m4 saturated at the smallest I_e; it does not enter the loop's law (m4 and m5 keep
+        their currents). Unlike the tracking cascode it leaves m5's drain on the mirror node.
     i_track1_a : the same for m1, A (0 = none): ``it1``, diode ``mt1`` on s1, cascode ``mk1``
         between m1's drain d1 and c1; V_DS(m1) = U_T·ln(I_t1·S_cas/(I_A·S_lt)).
     w_lt_m, l_lt_m : size of the tracking diodes mt1, mt2*, m (narrow and long, so S_cas/S_lt ≫ 1
@@ -163,6 +169,8 @@ class WeightCellParams(Params):
     i_x_step_a: float = 300e-12
     w_m: float = 10e-6
     l_m: float = 2e-6
+    w_x_m: float = 10e-6
+    l_x_m: float = 2e-6
     w_p_m: float = 2e-6
     l_p_m: float = 2e-6
     w_out_m: float = 10e-6
@@ -172,6 +180,7 @@ class WeightCellParams(Params):
     v_fb1_v: float = 0.0
     v_fb2_v: float = 0.0
     i_track_a: float = 0.0
+    i_s2_bias_a: float = 0.0
     i_track1_a: float = 0.0
     w_lt_m: float = 0.42e-6
     l_lt_m: float = 6e-6
@@ -188,13 +197,15 @@ class WeightCellParams(Params):
     _bounds: ClassVar[dict[str, Bound]] = {
         "c_f": Bound(1e-15, 1e-6, "F"),
         "i_a_a": _I,
-        "i_lambda_a": _I,
+        "i_lambda_a": Bound(0.0, 1e-6, "A"),
         "i_u_a": _I,
         "i_e_a": _I,
         "i_x_a": _I,
         "i_x_step_a": _I,
         "w_m": _W,
         "l_m": _L,
+        "w_x_m": _W,
+        "l_x_m": _L,
         "w_p_m": _W,
         "l_p_m": _L,
         "w_out_m": _W,
@@ -204,6 +215,7 @@ class WeightCellParams(Params):
         "v_fb1_v": Bound(0.0, 1.0, "V"),
         "v_fb2_v": Bound(0.0, 1.0, "V"),
         "i_track_a": Bound(0.0, 1e-6, "A"),
+        "i_s2_bias_a": Bound(0.0, 1e-6, "A"),
         "i_track1_a": Bound(0.0, 1e-6, "A"),
         "w_lt_m": _W,
         "l_lt_m": _L,
@@ -264,15 +276,37 @@ def product_waveform(p: WeightCellParams, time_s: np.ndarray) -> np.ndarray:
     return p.i_e_a * np.interp(time_s, times, values) / p.i_u_a
 
 
-def add_weight_cell(nb: NetlistBuilder, p: WeightCellParams, prefix: str, *, vc: str, terms: list[tuple[str, str]]) -> None:
+def add_weight_cell(
+    nb: NetlistBuilder,
+    p: WeightCellParams,
+    prefix: str,
+    *,
+    vc: str,
+    terms: list[tuple[str, str]],
+    sink_terms: list[tuple[str, str]] = (),
+    freeze: str | None = None,
+    ic_v: float | None = None,
+) -> None:
     """Add one cell (devices, C, I_A, I_u and I_λ sources) to ``nb``; names start with ``prefix``.
 
     Expects rails ``vdd`` and ``ref``, ``out``. Each term ``(ie, ix)`` adds a pair m4/m5 (with
     its feedback device) whose output ``I_A·I_e·I_x/(I_u·I_w)`` joins the charging current: the
     caller feeds I_e into node ``ie`` (drain of m4) and provides ``ix``, the gate of a diode on
     I_x with source at ``ref`` (sized like the loop devices). ``vc`` is the state node.
+
+    Each of ``sink_terms`` ``(ie, ix)`` adds m4z*/mf2z*/m5z* (same loop, same sizes) whose m5z
+    drain is the charge node itself: it *removes* ``I_A·I_e·I_x/(I_u·I_w)`` from C, so that
+    ``τ dI_w/dt = Σ I_e I_x/I_u − Σ_sink I_e I_x/I_u − λ I_w`` — an additive (not
+    multiplicative) negative drive, used by the learner's common-mode feedback.
+
+    With ``freeze`` (the name of a control node, V), the mirror output mpd and the sink terms
+    feed a charge node ``<prefix>q`` joined to ``vc`` through a switch ``s<prefix>fz`` that is
+    closed while V(freeze) > 0.5 V: opening it holds V_C (the weights) for a read-out, as a
+    sample-and-hold switch would. I_λ stays on ``vc`` (over a read-out of a few holds it moves
+    I_w by < 1e-3). ``ic_v`` is the capacitor's initial voltage (``ic=``, used with ``uic``).
     """
     n = {"w_m": p.w_m, "l_m": p.l_m}
+    xd = {"w_m": p.w_x_m, "l_m": p.l_x_m}
     a = {"w_m": p.w_out_m, "l_m": p.l_out_m}
     pm = {"w_m": p.w_p_m, "l_m": p.l_p_m}
     fb = {"w_m": p.w_fb_m, "l_m": p.l_fb_m, "role": "feedback"}
@@ -282,10 +316,13 @@ def add_weight_cell(nb: NetlistBuilder, p: WeightCellParams, prefix: str, *, vc:
     fb2 = "fb2" if p.v_fb2_v > 0 else "0"
     track = p.i_track_a > 0
     c1, s1, gu, pa, pb, pc = (f"{prefix}{x}" for x in ("c1", "s1", "gu", "pa", "pb", "pc"))
+    charge = vc if freeze is None else f"{prefix}q"
     nb.isource(f"i{prefix}a", "vdd", c1, p.i_a_a)
     nb.isource(f"i{prefix}u", "vdd", gu, p.i_u_a)
     nb.isource(f"i{prefix}lam", vc, "0", p.i_lambda_a)
-    nb.capacitor(f"c{prefix}w", vc, "0", p.c_f)
+    nb.capacitor(f"c{prefix}w", vc, "0", p.c_f, ic_v)
+    if freeze is not None:
+        nb.switch(f"s{prefix}fz", charge, vc, freeze, "0")
     nb.mos(f"{prefix}mw", "n", "out", vc, "ref", "0", **a)
     if p.i_track1_a > 0:
         t1, d1 = f"{prefix}t1", f"{prefix}d1"
@@ -302,18 +339,26 @@ def add_weight_cell(nb: NetlistBuilder, p: WeightCellParams, prefix: str, *, vc:
         s2 = f"{prefix}s2{tag}"
         nb.mos(f"{prefix}m4{tag}", "n", ie, gu, s2, "0", **n)
         nb.mos(f"{prefix}mf2{tag}", "n", s2, ie, fb2, "0", **fb)
+        if p.i_s2_bias_a > 0:
+            nb.isource(f"i{prefix}b2{tag}", "vdd", s2, p.i_s2_bias_a)
         if track:
             t2, d5 = f"{prefix}t2{tag}", f"{prefix}d5{tag}"
             nb.isource(f"i{prefix}t2{tag}", "vdd", t2, p.i_track_a)
             nb.mos(f"{prefix}mt2{tag}", "n", t2, t2, s2, "0", **lt)
             nb.mos(f"{prefix}mk5{tag}", "n", pb, t2, d5, "0", **cas)
-            nb.mos(f"{prefix}m5{tag}", "n", d5, ix, s2, "0", **n)
+            nb.mos(f"{prefix}m5{tag}", "n", d5, ix, s2, "0", **xd)
         else:
-            nb.mos(f"{prefix}m5{tag}", "n", pb, ix, s2, "0", **n)
+            nb.mos(f"{prefix}m5{tag}", "n", pb, ix, s2, "0", **xd)
     nb.mos(f"{prefix}mpa", "p", pa, pa, "vdd", "vdd", **pm)
     nb.mos(f"{prefix}mpb", "p", pb, pb, pa, "vdd", **pm)
     nb.mos(f"{prefix}mpc", "p", pc, pa, "vdd", "vdd", **pm)
-    nb.mos(f"{prefix}mpd", "p", vc, pb, pc, "vdd", **pm)
+    nb.mos(f"{prefix}mpd", "p", charge, pb, pc, "vdd", **pm)
+    for k, (ie, ix) in enumerate(sink_terms):
+        tag = f"z{k if len(sink_terms) > 1 else ''}"
+        s2 = f"{prefix}s2{tag}"
+        nb.mos(f"{prefix}m4{tag}", "n", ie, gu, s2, "0", **n)
+        nb.mos(f"{prefix}mf2{tag}", "n", s2, ie, fb2, "0", **fb)
+        nb.mos(f"{prefix}m5{tag}", "n", charge, ix, s2, "0", **xd)
 
 
 def add_cell_rails(nb: NetlistBuilder, p: WeightCellParams) -> None:
@@ -357,7 +402,7 @@ def weight_cell(
     times, values = pwl_values(p)
     nb.pwl_isource("ix", "vdd", "gx", times, values)
     add_weight_cell(nb, p, "", vc="vc", terms=[("c4", "gx")])
-    nb.mos("mx", "n", "gx", "gx", "ref", "0", w_m=p.w_m, l_m=p.l_m)
+    nb.mos("mx", "n", "gx", "gx", "ref", "0", w_m=p.w_x_m, l_m=p.l_x_m)
     # The loop's shared sources at rest do not depend on the technology; telling ngspice
     # where they are makes the DC operating point converge to the physical solution.
     ut = thermal_voltage_v(27.0)

@@ -1,0 +1,273 @@
+"""Behavioural model of the transistor-level learner *as built* (:mod:`netlists.spice_learner_circuit`).
+
+The state is the pair of each weight, W⁺ and W⁻ (currents in units of I_u), not w alone, so that
+the common mode S = W⁺ + W⁻, its feedback, and every path by which a gain difference between the
+halves turns common mode into drift of w are in the model. Per hold k the bench applies
+(x̃, ỹ) = s_k·(x_k, y_k) (s_k = (−1)^k when chopping) and, in units of I_u, with time in units of the
+cells' τ (a hold lasts η·s_x²)::
+
+    X_i^± = f_x + max(±x̃_i, 0)/s_x,      Y^± = g_y^±·(f_x + max(±ỹ, 0)/s_y)      (input halves)
+    P = Σ_i h_i^{++} W_i⁺X_i⁺ + h_i^{−−} W_i⁻X_i⁻,   Q = Σ_i h_i^{+−} W_i⁺X_i⁻ + h_i^{−+} W_i⁻X_i⁺
+    E = g_a·(Y⁺ + Q) − g_b·(Y⁻ + P)                                                 (error by KCL)
+    e^± = c^±·[√(E²/4 + φ f_e²) ± E/2 + f₂]                                         (class-AB split)
+    S_i = σ_i⁺W_i⁺ + σ_i⁻W_i⁻,   Z_i = β·ζ_i·max(S_i − S₀·σ_i⁰, 0)                  (common mode)
+    dW_i^a/dt = ρ·[G_i^a·(T_i^{a,+} e⁺ u_i^a X_i^a + T_i^{a,−} e⁻ u_i^b X_i^b) − L_i^a·Z_i] − (λ_c + λ_o)·W_i^a
+
+(a ∈ {+, −}, b the other half). Every gain is a product of a nominal factor fitted to SPICE runs of
+the learner's own blocks (:class:`calibration.schema.LearnerFit`) and a mismatch factor built the
+way the circuit builds it, from one threshold offset per device (Pelgrom, σ(ΔV_T) = A_VT/√(W·L)
+at that device's size, a weak-inversion gain e^{−ΔV_T/(n U_T)}), e.g. the prediction product
+h_i^{ab} = (x copy/x diode)·(m3/mw_a)·(mu0/m4); shared devices (mu0, each cell's mw, each input's
+diode) are shared here too. :data:`DEVICE_ROLES` lists every device role the model samples and the
+size field it takes. Cascode devices (the lower device of a stack or copy) and feedback devices
+enter no current ratio to first order and are not sampled.
+
+Read-out, as the bench does it: with the weights frozen, the effective weight of input i is
+``w_i = s_w·[(h^{++}W⁺ − h^{−+}W⁻) + (h^{+−}W⁺ − h^{−−}W⁻)]/2`` (the chopped average of the prediction
+path's slopes for x_i > 0 and x_i < 0); without chopping, predictions use both slopes and the offset.
+
+References: :mod:`netlists.spice_learner_circuit` (derivation of the law and of each block);
+M. J. M. Pelgrom et al., IEEE J. Solid-State Circuits 24, 1433 (1989).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass, field
+from typing import Any, Mapping
+
+import numpy as np
+from numpy.typing import NDArray
+
+__all__ = ["LearnerModel", "LearnerDies", "DEVICE_ROLES", "MISMATCH_GROUPS", "NOMINAL_FIELDS"]
+
+FloatArray = NDArray[np.float64]
+
+#: device role → (polarity, size group of :class:`netlists.spice_learner_circuit.LearnerParams`)
+DEVICE_ROLES: dict[str, tuple[str, str]] = {
+    "mxi": ("p", "xp"), "mxd": ("p", "xp"), "mxq": ("p", "xp"), "mx": ("n", "x"),       # x inputs
+    "q_m3": ("n", "out"), "q_m4": ("n", "q"), "mu0": ("n", "q"),                          # products
+    "myi": ("p", "yp"), "myq": ("p", "yp"), "qy_m3": ("n", "qy"), "mwy": ("n", "qy"), "qy_m4": ("n", "q"),
+    "mw": ("n", "out"), "m1": ("n", "out"), "m3": ("n", "m"), "mpa": ("p", "p"), "mpc": ("p", "p"),  # cell
+    "m4": ("n", "m"), "m5": ("n", "x"), "mc": ("p", "ec"),                                 # update terms
+    "m4z": ("n", "m"), "m5z": ("n", "x"),                                                  # sink term
+    "msense": ("n", "out"), "mso": ("p", "zc"), "ms0": ("p", "zc"), "mz": ("p", "zcd"), "mzc": ("p", "zc"),
+    "mgz": ("n", "x"),                                                                     # common mode
+    "mda": ("p", "e"), "mca": ("p", "e"), "mdb": ("p", "e"), "mcb": ("p", "e"), "mnb": ("n", "en"), "mkb": ("n", "en"),
+    "mabp": ("p", "abp"), "mabn": ("n", "abn"), "mrp": ("p", "abp"), "mrn": ("n", "abn"),
+    "mhp": ("n", "hn"), "mqp": ("n", "hn"), "mep": ("p", "ec"), "mem": ("p", "ec"),        # error path
+}
+
+#: error-budget groups: name → device roles whose mismatch the group switches on
+MISMATCH_GROUPS: dict[str, tuple[str, ...]] = {
+    "inputs": ("mxi", "mxd", "mxq", "mx"),
+    "targets": ("myi", "myq", "qy_m3", "mwy", "qy_m4"),
+    "products": ("q_m3", "q_m4", "mu0"),
+    "cell loop": ("mw", "m1", "m3"),
+    "cell mirror": ("mpa", "mpc"),
+    "update terms": ("m4", "m5", "mc"),
+    "common mode": ("m4z", "m5z", "msense", "mso", "ms0", "mz", "mzc", "mgz"),
+    "error path": ("mda", "mca", "mdb", "mcb", "mnb", "mkb", "mabp", "mabn", "mrp", "mrn", "mhp", "mqp", "mep", "mem"),
+}
+
+#: nominal (die-independent) block gains fitted to SPICE, and their ideal values
+NOMINAL_FIELDS: dict[str, float] = {
+    "rate_scale": 1.0, "term_gain": 1.0, "z_gain": 1.0, "fwd_gain": 1.0, "target_gain": 1.0,
+    "err_gain_a": 1.0, "err_gain_b": 1.0, "e_plus_gain": 1.0, "e_minus_gain": 1.0, "lam_offset": 0.0,
+}
+
+
+def _finite(name: str, value: Any, low: float, high: float) -> float:
+    ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+    if not ok or not low <= value <= high:
+        raise ValueError(f"LearnerModel.{name} must be a finite number in [{low:g}, {high:g}], got {value!r}")
+    return float(value)
+
+
+@dataclass(frozen=True, kw_only=True)
+class LearnerModel:
+    """Design, nominal block gains and mismatch of the pseudo-differential learner (units of I_u).
+
+    Parameters
+    ----------
+    x_floor : float
+        Floor f_x of the one-sided input and target halves (``i_floor_a/i_u_a``).
+    err_floor, err_min : float
+        f_e and f₂ of the class-AB error split.
+    cm_set, cm_gain : float
+        Common-mode set point S₀ (``i_cm_a/i_u_a``) and feedback gain β.
+    w_init : float
+        W⁺ = W⁻ at the start of training.
+    x_scale, w_scale : float
+        s_x, s_w; targets use s_y = s_w·s_x.
+    chop : bool
+        Alternate the sign of (x, y) every sample and read predictions as the chopped average.
+    nominal : mapping
+        Fitted block gains (keys of :data:`NOMINAL_FIELDS`; ``lam_offset`` is an extra decay λ_o of
+        each half, in the cells' λ units; ``rate_scale`` = τ_design/τ of the cells).
+    sizes_m : mapping size group → (W, L) in m
+        Device sizes of the learner (mismatch scales as 1/√(W·L)).
+    a_vt_v_m : mapping polarity → A_VT (V·m); slope_factor : mapping polarity → n; temp_c : °C.
+    mismatch_groups : tuple of str or None
+        Groups of :data:`MISMATCH_GROUPS` with mismatch on (None: all; () : none).
+    bits : int or None
+        Resolution of inputs, targets and weight read-out over [−1, 1].
+    """
+
+    x_floor: float = 0.1
+    err_floor: float = 0.02
+    err_min: float = 0.04
+    cm_set: float = 1.0
+    cm_gain: float = 0.5
+    w_init: float = 0.55
+    x_scale: float = 1.0
+    w_scale: float = 2.0
+    chop: bool = True
+    nominal: Mapping[str, float] = field(default_factory=dict)
+    sizes_m: Mapping[str, tuple[float, float]] = field(default_factory=dict)
+    a_vt_v_m: Mapping[str, float] = field(default_factory=lambda: {"n": 0.0, "p": 0.0})
+    slope_factor: Mapping[str, float] = field(default_factory=lambda: {"n": 1.4, "p": 1.3})
+    temp_c: float = 27.0
+    mismatch_groups: tuple[str, ...] | None = None
+    bits: int | None = None
+
+    def __post_init__(self) -> None:
+        for name, low, high in (("x_floor", 0.0, 10.0), ("err_floor", 0.0, 10.0), ("err_min", 0.0, 10.0),
+                                ("cm_set", 1e-3, 100.0), ("cm_gain", 1e-3, 100.0), ("w_init", 1e-3, 100.0),
+                                ("x_scale", 0.1, 100.0), ("w_scale", 0.1, 100.0), ("temp_c", -55.0, 150.0)):  # fmt: skip
+            object.__setattr__(self, name, _finite(name, getattr(self, name), low, high))
+        if not isinstance(self.chop, bool):
+            raise ValueError(f"LearnerModel.chop must be True or False, got {self.chop!r}")
+        unknown = sorted(set(self.nominal) - set(NOMINAL_FIELDS))
+        if unknown:
+            raise ValueError(f"LearnerModel.nominal has unknown keys {unknown}; allowed: {', '.join(NOMINAL_FIELDS)}")
+        nominal = dict(NOMINAL_FIELDS)
+        for key, value in self.nominal.items():
+            low, high = (-1.0, 1.0) if key == "lam_offset" else (0.1, 10.0)
+            nominal[key] = _finite(f"nominal[{key!r}]", value, low, high)
+        object.__setattr__(self, "nominal", nominal)
+        for pol in ("n", "p"):
+            _finite(f"a_vt_v_m[{pol!r}]", self.a_vt_v_m.get(pol), 0.0, 1e-6)
+            _finite(f"slope_factor[{pol!r}]", self.slope_factor.get(pol), 1.0, 3.0)
+        if self.mismatch_groups is not None:
+            bad = sorted(set(self.mismatch_groups) - set(MISMATCH_GROUPS))
+            if bad:
+                raise ValueError(f"LearnerModel.mismatch_groups has unknown groups {bad}; allowed: {', '.join(MISMATCH_GROUPS)}")
+            object.__setattr__(self, "mismatch_groups", tuple(self.mismatch_groups))
+        if self.bits is not None and (isinstance(self.bits, bool) or not isinstance(self.bits, int) or not 1 <= self.bits <= 32):
+            raise ValueError(f"LearnerModel.bits must be None or an integer in [1, 32], got {self.bits!r}")
+        if self.mismatch_on:
+            missing = sorted({DEVICE_ROLES[r][1] for r in self._active_roles()} - set(self.sizes_m))
+            if missing:
+                raise ValueError(f"LearnerModel.sizes_m lacks size groups {missing} (needed for the mismatch of their devices)")
+
+    # -- construction ----------------------------------------------------------------------------
+    @classmethod
+    def from_learner_params(cls, params: Any, **kw: Any) -> "LearnerModel":
+        """Design values and sizes of a :class:`netlists.spice_learner_circuit.LearnerParams`."""
+        p, iu = params, params.i_u_a
+        sizes = {g: (getattr(p, f"w_{g}_m"), getattr(p, f"l_{g}_m")) for g in _size_groups(p)}
+        sizes["zcd"] = (p.w_zc_m / p.cm_gain, p.l_zc_m)
+        return cls(x_floor=p.i_floor_a / iu, err_floor=p.i_err_floor_a / iu, err_min=p.i_err_min_a / iu,
+                   cm_set=p.i_cm_a / iu, cm_gain=p.cm_gain, w_init=p.i_w0_a / iu, x_scale=p.x_scale,
+                   w_scale=p.w_scale, chop=p.chop == "on", sizes_m=sizes, temp_c=p.temp_c, **kw)  # fmt: skip
+
+    def replace(self, **changes: Any) -> "LearnerModel":
+        return dataclasses.replace(self, **changes)
+
+    # -- mismatch ----------------------------------------------------------------------------------
+    @property
+    def mismatch_on(self) -> bool:
+        return any(self.a_vt_v_m.get(p, 0.0) > 0 for p in ("n", "p")) and self.mismatch_groups != ()
+
+    def _active_roles(self) -> set[str]:
+        groups = MISMATCH_GROUPS if self.mismatch_groups is None else {g: MISMATCH_GROUPS[g] for g in self.mismatch_groups}
+        return {r for roles in groups.values() for r in roles}
+
+    def sigma(self, role: str) -> float:
+        """σ of ln(current gain) of one device of ``role`` (Pelgrom at its size), dimensionless."""
+        pol, group = DEVICE_ROLES[role]
+        w, l = self.sizes_m[group]
+        ut = 8.617333262e-5 * (self.temp_c + 273.15)
+        return self.a_vt_v_m[pol] / math.sqrt(w * l) / (self.slope_factor[pol] * ut)
+
+    def sample_dies(self, dies: int, dim: int, rng: np.random.Generator) -> "LearnerDies":
+        """Per-die gains (the model's mismatch) for ``dies`` dies of a ``dim``-input learner."""
+        return LearnerDies.sample(self, dies, dim, rng)
+
+
+def _size_groups(p: Any) -> tuple[str, ...]:
+    from netlists.spice_learner_circuit import SIZE_GROUPS
+
+    return SIZE_GROUPS
+
+
+@dataclass(frozen=True)
+class LearnerDies:
+    """Composite gains of each die (arrays over (dies, …)), as :mod:`logdomain.learner_model` defines them.
+
+    ``fwd`` (dies, D, 2, 2): h_i^{ab} (a: weight half, b: input half; 0 = +, 1 = −);
+    ``upd_x`` (dies, D, 2): u_i^b, the update path's copy of input half b;
+    ``cell`` (dies, D, 2): G_i^a (loop and mirror); ``loop`` (dies, D, 2): L_i^a (loop, no mirror);
+    ``term`` (dies, D, 2, 2): T_i^{a,s} (s: e⁺ = 0, e⁻ = 1); ``sense`` (dies, D, 2), ``s0`` (dies, D),
+    ``zeta`` (dies, D); ``target`` (dies, 2); ``err`` (dies, 2): g_a, g_b; ``e_gain`` (dies, 2): c^±;
+    ``floor2`` (dies,): φ.
+    """
+
+    fwd: FloatArray
+    upd_x: FloatArray
+    cell: FloatArray
+    loop: FloatArray
+    term: FloatArray
+    sense: FloatArray
+    s0: FloatArray
+    zeta: FloatArray
+    target: FloatArray
+    err: FloatArray
+    e_gain: FloatArray
+    floor2: FloatArray
+
+    @classmethod
+    def sample(cls, model: LearnerModel, dies: int, dim: int, rng: np.random.Generator) -> "LearnerDies":
+        active = model._active_roles() if model.mismatch_on else set()  # noqa: SLF001
+
+        def g(role: str, *shape: int) -> FloatArray:
+            """Gain e^{σξ} of devices of ``role``, shape (dies, *shape); 1 when its group is off."""
+            full = (dies, *shape)
+            if role not in active:
+                return np.ones(full)
+            return np.exp(model.sigma(role) * rng.standard_normal(full))
+
+        d = dim
+        nom = model.nominal
+        mxi, mxd, mx = g("mxi", d, 2), g("mxd", d, 2), g("mx", d, 2)          # per input half
+        mxq = g("mxq", d, 2, 2)                                                # (i, weight half a, input half b)
+        q_m3, q_m4, mu0 = g("q_m3", d, 2, 2), g("q_m4", d, 2, 2), g("mu0")
+        mw, m1, m3 = g("mw", d, 2), g("m1", d, 2), g("m3", d, 2)
+        mpa, mpc = g("mpa", d, 2), g("mpc", d, 2)
+        m4, m5, mc = g("m4", d, 2, 2), g("m5", d, 2, 2), g("mc", d, 2, 2)       # (i, a, sign of e)
+        m4z, m5z = g("m4z", d, 2), g("m5z", d, 2)
+        msense, mso, ms0, mz, mzc, mgz = g("msense", d, 2), g("mso", d), g("ms0"), g("mz", d), g("mzc", d), g("mgz", d)
+        myi, myq, qy_m3, mwy, qy_m4 = g("myi", 2), g("myq", 2), g("qy_m3", 2), g("mwy"), g("qy_m4", 2)
+        mda, mca, mdb, mcb, mnb, mkb = (g(r) for r in ("mda", "mca", "mdb", "mcb", "mnb", "mkb"))
+        mabp, mabn, mrp, mrn, mhp, mqp, mep, mem = (g(r) for r in ("mabp", "mabn", "mrp", "mrn", "mhp", "mqp", "mep", "mem"))
+
+        fwd = nom["fwd_gain"] * (mxq / mxi[:, :, None, :]) * (q_m3 / mw[:, :, :, None]) * (mu0[:, None, None, None] / q_m4)
+        upd_x = mxd / mxi  # the copy into the x diode mx (m5 over mx is in ``term``)
+        cell = (mw * m3 / m1) * (mpc / mpa)
+        loop = mw * m3 / m1
+        # term (i, a, s): e^s copy (mc over its diode mep/mem), m5 over the x diode it sits on, m4
+        e_diode = np.stack([mep, mem], axis=-1)[:, None, None, :]                 # (dies, 1, 1, 2)
+        x_of = np.stack([mx, mx[:, :, ::-1]], axis=-1)                            # (i, a, s): half a for e⁺, b for e⁻
+        term = nom["term_gain"] * (mc / e_diode) * (m5 / (m4 * x_of))
+        sense = msense / mw
+        s0 = mso / ms0[:, None]
+        zeta = mzc / mz
+        sink = nom["z_gain"] * m5z / (m4z * mgz[:, :, None])
+        loop = loop * sink
+        target = nom["target_gain"] * (myq / myi) * (qy_m3 / mwy[:, None]) * (mu0[:, None] / qy_m4)
+        err = np.stack([nom["err_gain_a"] * mca / mda, nom["err_gain_b"] * (mcb / mdb) * (mkb / mnb)], axis=-1)
+        e_gain = np.stack([nom["e_plus_gain"] * mqp / mhp, np.full(dies, nom["e_minus_gain"])], axis=-1)
+        floor2 = (mabp * mabn) / (mrp * mrn)
+        return cls(fwd, upd_x, cell, loop, term, sense, s0, zeta, target, err, e_gain, floor2)
