@@ -17,7 +17,7 @@ from .errors import UsageError
 
 __all__ = ["APPLIES", "explicit_options", "check_applicable"]
 
-_SIMULATE_LEARNER = ("dim", "samples", "seed", "eta", "lam", "t_hold_s")
+_SIMULATE_LEARNER = ("dim", "samples", "seed", "eta", "lam", "t_hold_s", "mismatch", "dies", "workers")
 _DATA = ("data", "target", "task", "intercept", "test_fraction")
 
 #: command → (the mode's dest, {option dest: modes it applies to})
@@ -31,9 +31,9 @@ APPLIES: dict[str, tuple[str, dict[str, frozenset[str]]]] = {
         **{name: frozenset({"spice"}) for name in ("tech", "corner", "point_timeout")},
     }),
     "compare": ("against", {
-        **{name: frozenset({"ideal"}) for name in (*_DATA, "calibration", "bits", "dies", "substeps", "epochs", "out",
-                                                   "quick")},
-        **{name: frozenset({"spice"}) for name in ("tech", "corner", "dim", "samples", "point_timeout")},
+        **{name: frozenset({"ideal"}) for name in (*_DATA, "bits", "substeps", "epochs", "out", "quick")},
+        **{name: frozenset({"spice"}) for name in ("tech", "corner", "dim", "samples", "point_timeout", "mismatch",
+                                                   "workers")},
     }),
 }  # fmt: skip
 

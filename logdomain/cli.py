@@ -282,7 +282,8 @@ def _failure(exc: BaseException) -> tuple[int, str]:
 def _execute(argv: list[str]) -> tuple[argparse.Namespace, dict[str, Any] | str]:
     parser = build_parser()
     args = parser.parse_args(argv)
-    check_applicable(parser, args, explicit_options(build_parser, argv))
+    args.given = explicit_options(build_parser, argv)  # options on the command line (handlers may ask)
+    check_applicable(parser, args, args.given)
     with run_deadline(getattr(args, "timeout", None)):
         if args.command == "netlist":
             generator, _ = blocks.BLOCKS[args.block]

@@ -52,11 +52,18 @@ def _real(name: str, low: float, high: float, *, open_low: bool = False):
 def add_learner_arguments(parser: argparse.ArgumentParser) -> None:
     """Options of ``simulate learner`` (``--tech``, ``--corner``, ``--temp-c``, ``--json`` and
     ``--plot`` are the ``simulate`` command's own)."""
-    from .spice_learner import DEFAULT_ETA, DEFAULT_LAM, DEFAULT_T_HOLD_S
+    from .spice_learner import DEFAULT_ETA, DEFAULT_LAM, DEFAULT_SAMPLES, DEFAULT_T_HOLD_S
 
     parser.add_argument("--dim", type=_positive_int("--dim", 1, 8), default=4, help="inputs N, 1..8 (default 4)")
-    parser.add_argument("--samples", type=_positive_int("--samples", 1, 5000), default=200, help="streamed samples K (default 200)")
-    parser.add_argument("--seed", type=_positive_int("--seed", 0, 2**31 - 1), default=0, help="task seed (default 0)")
+    parser.add_argument("--samples", type=_positive_int("--samples", 1, 5000), default=DEFAULT_SAMPLES,
+                        help=f"streamed samples K, 1..5000 (default {DEFAULT_SAMPLES}: t/τ = η·K = 20 at the default η)")
+    parser.add_argument("--seed", type=_positive_int("--seed", 0, 2**31 - 1), default=0,
+                        help="seed of the task; mismatch dies use seeds seed+1 … seed+N (default 0)")
+    parser.add_argument("--mismatch", action="store_true", help="the PDK's per-instance mismatch on (sky130 only)")
+    parser.add_argument("--dies", type=_positive_int("--dies", 1, 256), default=None,
+                        help="mismatch dies, 1..256, spread over the sweep workers (needs --mismatch; default 1)")
+    parser.add_argument("--workers", type=_positive_int("--workers", 1, 64), default=None,
+                        help="parallel ngspice workers for --dies, 1..64 (default: the CPU count)")
     parser.add_argument("--eta", type=_real("--eta", 0.0, 1.0, open_low=True), default=DEFAULT_ETA, help=f"learning rate η = T_s/τ (default {DEFAULT_ETA:g})")
     parser.add_argument("--lam", type=_real("--lam", 0.0, 10.0), default=DEFAULT_LAM, help=f"weight decay λ (default {DEFAULT_LAM:g})")
     parser.add_argument("--t-hold-s", type=_real("--t-hold-s", 1e-6, 10.0), default=DEFAULT_T_HOLD_S, help=f"hold time T_s in s (default {DEFAULT_T_HOLD_S:g})")
@@ -68,14 +75,16 @@ def _plot(result, path: str, save) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    k = np.arange(result.weights_history.shape[0])
+    k = np.arange(result.state_history.shape[0])
+    t = k * result.run.params.eta
     fig, ax = plt.subplots(figsize=(7, 4))
-    for i in range(result.weights_history.shape[1]):
-        line = ax.plot(k, result.weights_history[:, i], lw=1.8, label=f"w{i} SPICE")[0]
-        ax.plot(k, result.ideal_history[:, i], "--", color=line.get_color(), lw=1.2, label=f"w{i} ideal")
-    ax.set(xlabel="sample k (end of hold)", ylabel="weight (scaled units)",
-           title=f"{result.run.netlist.technology.label} learner: SPICE (solid) vs ideal ZOH flow (dashed)\n"
-                 f"nmse_vs_ideal {100 * result.nmse_vs_ideal:.3g} %, weight NMSE {100 * result.weight_nmse:.3g} %")
+    for i in range(result.state_history.shape[1]):
+        line = ax.plot(t, result.state_history[:, i], lw=1.8, label=f"w{i} SPICE state")[0]
+        ax.plot(t, result.ideal_history[:, i], "--", color=line.get_color(), lw=1.2, label=f"w{i} ideal")
+        ax.plot(t[-1], result.weights[i], "o", color=line.get_color(), ms=5)
+    ax.set(xlabel="t/τ (η · samples)", ylabel="weight (scaled units)",
+           title=f"{result.run.netlist.technology.label} learner: SPICE state s_w(W⁺−W⁻)/I_u (solid), read-out (dots),\n"
+                 f"ideal ZOH flow (dashed); nmse_vs_ideal {100 * result.nmse_vs_ideal:.3g} % at t/τ = {result.t_over_tau:g}")
     ax.grid(True, alpha=0.3)
     ax.legend(fontsize=7, ncol=2)
     fig.tight_layout()
@@ -90,22 +99,56 @@ def simulate_learner(args: argparse.Namespace, sim=None) -> dict[str, Any]:
     """
     from netlists import SimParams, get_simulator, get_technology
 
-    from .spice_learner import compare_spice_learner, learner_task
+    from .errors import UsageError
+    from .spice_learner import compare_spice_dies, compare_spice_learner, learner_task
 
     if sim is None:
         sim = SimParams(temp_c=args.temp_c, reltol=1e-4, timeout_s=1800.0)
-    tech = get_technology(args.tech, corner=args.corner)
+    mismatch = bool(getattr(args, "mismatch", False))
+    if getattr(args, "dies", None) is not None and not mismatch:
+        raise UsageError("--dies needs --mismatch (dies are mismatch samples of the PDK)")
+    if getattr(args, "workers", None) is not None and not mismatch:
+        raise UsageError("--workers applies to --mismatch --dies only")
+    if mismatch and args.tech != "sky130":
+        raise UsageError(f"--mismatch needs --tech sky130 (the only technology with mismatch models), got --tech {args.tech}")
     task = learner_task(args.dim, args.samples, seed=args.seed)
-    print(f"logdomain: simulating the {args.dim}-input learner over {args.samples} samples on {tech.label} ...", file=sys.stderr)
-    result = compare_spice_learner(tech, task, eta=args.eta, lam=args.lam, t_hold_s=getattr(args, "t_hold_s", 20e-3),
-                                   samples=args.samples, sim=sim, simulator=get_simulator())  # fmt: skip
+    t_hold = getattr(args, "t_hold_s", 20e-3)
+    common = dict(eta=args.eta, lam=args.lam, t_hold_s=t_hold, samples=args.samples, sim=sim, simulator=get_simulator())
+    if not mismatch:
+        tech = get_technology(args.tech, corner=args.corner)
+        print(f"logdomain: simulating the {args.dim}-input learner over {args.samples} samples on {tech.label} ...", file=sys.stderr)
+        result = compare_spice_learner(tech, task, **common)
+        if getattr(args, "plot", None):
+            from .cli import _save_figure
+
+            _plot(result, args.plot, _save_figure)
+        out = result.as_dict()
+        out.update(block="learner", seed=args.seed)
+        return out
+    from .compare import die_stats
+
+    tech = get_technology("sky130", corner=args.corner, mismatch=True)
+    n = args.dies or 1
+    seeds = [args.seed + 1 + k for k in range(n)]
+    print(f"logdomain: simulating {n} mismatch dies of the {args.dim}-input learner over {args.samples} samples "
+          f"on {tech.label} ...", file=sys.stderr)  # fmt: skip
+    results = compare_spice_dies(tech, task, seeds, workers=getattr(args, "workers", None), **common)
     if getattr(args, "plot", None):
         from .cli import _save_figure
 
-        _plot(result, args.plot, _save_figure)
-    out = result.as_dict()
-    out.update(block="learner", seed=args.seed)
-    return out
+        _plot(results[0], args.plot, _save_figure)
+    dies = [r.as_dict(history=False) for r in results]
+    stats = die_stats(np.array([d["nmse_vs_ideal"] for d in dies]))
+    first = dies[0]
+    return {
+        "block": "learner", "tech": tech.label, "dim": args.dim, "samples": args.samples, "eta": args.eta, "lam": args.lam,
+        "t_over_tau": first["t_over_tau"], "seed": args.seed, "ideal_weights": first["ideal_weights"],
+        "weights": [d["weights"] for d in dies], "nmse_vs_ideal": stats["median"],
+        "median": stats["median"], "p90": stats["p90"], "max": float(max(d["nmse_vs_ideal"] for d in dies)),
+        "regions_ok": all(d["regions_ok"] for d in dies), "wrong_signs": any(d["wrong_signs"] for d in dies),
+        "dies": [{k: d[k] for k in ("seed", "nmse_vs_ideal", "weights", "state_weights", "wrong_signs", "regions_ok",
+                                    "region_violations", "common_mode_end_a", "test_mse")} for d in dies],
+    }  # fmt: skip
 
 
 def register(subparsers) -> None:  # pragma: no cover - ``simulate`` is owned by cli.py; see module docstring

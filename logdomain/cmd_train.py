@@ -103,10 +103,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     compare.add_argument("--against", choices=("ideal", "spice"), default="ideal",
                          help="ideal: analog vs ideal over dies (default); spice: behavioural vs transistor-level learner")
     spice = compare.add_argument_group("--against spice (logdomain.fidelity)")
-    spice.add_argument("--tech", default="sky130", help="technology of the SPICE learner (default sky130)")
-    spice.add_argument("--corner", default="tt", help="sky130 corner (default tt)")
-    spice.add_argument("--dim", type=_integer(1, 8), default=4, help="inputs of the synthetic stream (default 4)")
-    spice.add_argument("--samples", type=_integer(1, 5000), default=200, help="streamed samples (default 200)")
+    spice.add_argument("--tech", default="sky130", choices=("ekv", "bsim", "sky130"),
+                       help="technology of the SPICE learner; must be the calibration's (default sky130)")
+    spice.add_argument("--corner", default=None, choices=("tt", "ss", "ff", "sf", "fs"),
+                       help="sky130 corner; must be the calibration's (default: the calibration's)")
+    spice.add_argument("--dim", type=_integer(1, 8), default=4, help="inputs of the synthetic stream, 1..8 (default 4)")
+    spice.add_argument("--samples", type=_integer(1, 5000), default=400,
+                       help="streamed samples, 1..5000 (default 400: t/τ = η·samples = 20 at η = 0.05)")
+    spice.add_argument("--mismatch", action="store_true",
+                       help="also N mismatch dies: SPICE (the PDK's, seeds seed+1…) beside the model's (needs --dies)")
+    spice.add_argument("--workers", type=_integer(1, 64), default=None, help="ngspice workers for the dies (default: CPUs)")
     add_timeout_options(compare, point_default_s=SPICE_POINT_TIMEOUT_S, what="each transient of --against spice")
     compare.set_defaults(handler=cmd_compare)
 
@@ -203,8 +209,8 @@ def _train_spice(args: argparse.Namespace, task) -> dict[str, Any]:
 
 def cmd_train(args: argparse.Namespace) -> dict[str, Any]:
     """One learner on one task; returns weights, train/test MSE and the settings."""
-    from .analog import sgdr_analog
     from .compare import evaluate
+    from .learner_sim import sgdr_learner
     from .errors import CommandError
     from .ideal import sgdr_continuous_zoh, sgdr_discrete
 
@@ -233,29 +239,30 @@ def cmd_train(args: argparse.Namespace) -> dict[str, Any]:
         w = sgdr_continuous_zoh(x, y, 1.0, args.eta, args.lam, epochs=args.epochs)
     else:
         model = _analog_model(cal, bits=args.bits)
-        run = sgdr_analog(x, y, model, args.eta, args.lam, epochs=args.epochs, dies=args.dies,
-                          seed=args.seed, substeps=args.substeps)  # fmt: skip
-        w = run.weights.mean(axis=0)
+        run = sgdr_learner(x, y, model, args.eta, args.lam, epochs=args.epochs, dies=args.dies,
+                           seed=args.seed, substeps=args.substeps)  # fmt: skip
+        w = np.median(run.weights, axis=0)  # effective weights read through the prediction path
         out.update(bits=args.bits, dies=args.dies, calibration=cal.provenance.command or "given")
         if args.dies > 1:
             out["weights_dies"] = run.weights.tolist()
     out.update(weights=[float(v) for v in w], train_mse=_mse(x, y, w), test_mse=_mse(task.x_test, task.y_test, w))
     if args.model != "ideal" and np.any(w_ideal != 0):
         try:
-            metrics = evaluate(task, w, w_ideal)
+            x_eval = task.x_test if len(task.y_test) else task.x_train
+            metrics = evaluate(task, (x_eval @ w)[None, :], w_ideal, w[None, :])
         except ValueError as exc:  # e.g. non-finite analog weights
             raise CommandError(f"--model {args.model}: the comparison with the ideal learner failed: {exc}") from None
-        out.update(nmse_vs_ideal=float(metrics["nmse_vs_ideal"]), weight_nmse=float(metrics["weight_nmse"]))
+        out.update(nmse_vs_ideal=float(np.squeeze(metrics["nmse_vs_ideal"])), weight_nmse=float(np.squeeze(metrics["weight_nmse"])))
     return out
 
 
 def _analog_model(cal, **kw: Any):
-    """The behavioural model of a calibration; a calibration the model refuses is bad input."""
-    from .analog import AnalogModel
+    """The behavioural model of a calibration's learner; a calibration the model refuses is bad input."""
     from .errors import UsageError
+    from .learner_model import LearnerModel
 
     try:
-        return AnalogModel.from_calibration(cal, **kw)
+        return LearnerModel.from_calibration(cal, **kw)
     except ValueError as exc:
         raise UsageError(f"--calibration: {exc}") from None
 
@@ -312,17 +319,51 @@ def cmd_compare(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def _compare_spice(args: argparse.Namespace) -> dict[str, Any]:
-    from netlists import SimParams, Simulator, get_technology
+    """The behavioural model of the calibration's learner against that learner in SPICE (issue 11).
 
+    The SPICE learner is the calibration's ``learner.design`` (the circuit the model was fitted to),
+    so ``--tech``/``--corner`` must name the calibration's technology; ``--mismatch --dies N`` adds N
+    SPICE dies (seeds seed+1 … seed+N) beside N dies of the model.
+    """
+    from netlists import SimParams, Simulator, get_technology
+    from netlists.spice_learner_circuit import LearnerParams
+
+    from .errors import UsageError
     from .fidelity import compare_against_spice
+    from .learner_model import LearnerModel
     from .spice_learner import learner_task
 
-    sim = SimParams(reltol=1e-4, timeout_s=args.point_timeout)
-    tech = get_technology(args.tech, corner=args.corner) if args.tech == "sky130" else get_technology(args.tech)
+    dies = args.dies if "dies" in getattr(args, "given", ()) else None
+    if args.mismatch and not dies:
+        raise UsageError("--mismatch needs --dies N (the number of dies to simulate in SPICE and in the model)")
+    if dies and not args.mismatch:
+        raise UsageError("--dies with --against spice needs --mismatch (dies are mismatch samples)")
+    cal = _calibration(args)
+    prov = cal.provenance
+    corner = args.corner or (prov.corner if prov.technology == "sky130" else "tt")
+    if args.tech != prov.technology or (args.tech == "sky130" and corner != prov.corner):
+        where = f"{prov.technology}" + (f" {prov.corner}" if prov.technology == "sky130" else "")
+        raise UsageError(f"--tech {args.tech}{f' --corner {corner}' if args.tech == 'sky130' else ''}: the calibration is "
+                         f"for {where}; calibrate that learner first (logdomain calibrate --tech {args.tech} --out F.json) "
+                         f"and pass --calibration F.json")  # fmt: skip
+    if args.mismatch and args.tech != "sky130":
+        raise UsageError(f"--mismatch needs --tech sky130 (the only technology with mismatch models), got --tech {args.tech}")
+    try:
+        model = LearnerModel.from_calibration(cal)
+    except ValueError as exc:
+        raise UsageError(f"--calibration: {exc}") from None
+    params = LearnerParams(**cal.learner.design).replace(dim=args.dim)
+    sim = SimParams(reltol=1e-4, timeout_s=args.point_timeout, temp_c=prov.temp_c)
+    tech = get_technology(args.tech, corner=corner) if args.tech == "sky130" else get_technology(args.tech)
+    mm = get_technology("sky130", corner=corner, mismatch=True) if args.mismatch else None
     task = learner_task(args.dim, args.samples, seed=args.seed)
-    print(f"logdomain compare: SPICE learner ({tech.label}, dim {args.dim}, {args.samples} samples) vs behavioural ...",
-          file=sys.stderr)  # fmt: skip
+    print(f"logdomain compare: SPICE learner ({tech.label}, dim {args.dim}, {args.samples} samples"
+          f"{f', {dies} mismatch dies' if dies else ''}) vs its behavioural model ...", file=sys.stderr)  # fmt: skip
     with Simulator(sim) as simulator:
-        result = compare_against_spice(tech, task, samples=args.samples, eta=args.eta, lam=args.lam, sim=sim,
-                                       simulator=simulator)  # fmt: skip
-    return result.as_dict()
+        result = compare_against_spice(tech, task, model, params, samples=args.samples, eta=args.eta, lam=args.lam,
+                                       dies=dies or 0, seed=args.seed, mismatch_tech=mm, sim=sim, simulator=simulator,
+                                       workers=args.workers)  # fmt: skip
+    out = result.as_dict()
+    out["calibration"] = {"technology": prov.technology, "corner": prov.corner, "created": prov.created,
+                          "eta_design": getattr(cal.learner, "eta_design", None)}
+    return out

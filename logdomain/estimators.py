@@ -226,15 +226,14 @@ class SGDrRegressor(_StreamRegressor):
 
 
 class AnalogSGDRegressor(_StreamRegressor):
-    """Linear regression learned by the behavioural analog SGDr learner of :mod:`logdomain.analog`.
+    """Linear regression learned by the behavioural model of the transistor-level learner.
 
-    Integrates ``τ dw/dt = e·x − λw`` through the fitted blocks of a calibration (multiplier
-    gain, offset and nonlinearity, τ error, leakage, up/down asymmetry, weight range, per-die
-    mismatch, noise, finite resolution), each row held for ``T_s = η τ``, rows in order from
-    ``w = 0``. Inputs and targets are expected in circuit units (about [−1, 1]); with ``bits``
-    set they are quantized and saturate at ±1. ``partial_fit`` continues from the analog state:
-    without noise, consecutive chunks give exactly one pass over the stream (the dies keep their
-    mismatch; noise draws restart with ``seed`` in every call).
+    Integrates the learner's W⁺/W⁻ dynamics (:mod:`logdomain.learner_model`: class-AB error split,
+    common-mode feedback, chopping, per-device mismatch, the nominal block gains of a calibration),
+    each row held for ``T_s = η τ``, rows in order. Weights are read as the circuit reads them,
+    through its prediction path. Inputs and targets are expected in circuit units (about [−1, 1]);
+    with ``bits`` set they are quantized and saturate at ±1. ``partial_fit`` continues from the
+    analog state and the chopping phase: consecutive chunks give exactly one pass over the stream.
 
     Parameters
     ----------
@@ -245,29 +244,29 @@ class AnalogSGDRegressor(_StreamRegressor):
     epochs : int, default 1
         Passes over the data in :meth:`fit`; :meth:`partial_fit` makes one.
     calibration : Calibration or None, default None
-        Fitted blocks (:class:`calibration.schema.Calibration`); None means ideal blocks, i.e.
-        the exact continuous learner (``SGDrRegressor(mode="continuous")``).
+        The calibration of the learner (:class:`calibration.schema.Calibration`); None means the
+        default sky130 design with ideal blocks and no mismatch, i.e. the exact continuous learner.
     bits : int or None, default None
         Resolution of inputs, targets and weight read-out over [−1, 1]; None = unquantized.
     dies : int, default 1
-        Dies simulated at once (independent mismatch and noise); predictions average them.
+        Dies simulated at once (independent mismatch); ``coef_`` is their median.
     substeps : int, default 4
-        Integration substeps per row (accuracy of the non-ideal part, first order).
+        Heun integration steps per row.
     seed : int, default 0
-        Seed of the mismatch and noise samples (the same dies in every call).
+        Seed of the mismatch samples (the same dies in every call).
     fit_intercept : bool, default False
         Learn a bias as the weight of an extra constant-1 input.
 
     Attributes
     ----------
     coef_ : ndarray of shape (n_features_in_,)
-        Read-out weights averaged over dies.
+        Effective weights, median over dies.
     intercept_ : float
-        Read-out bias averaged over dies (0.0 without ``fit_intercept``).
+        Effective bias, median over dies (0.0 without ``fit_intercept``).
     coef_dies_ : ndarray of shape (dies, n_features_in_ [+ 1])
-        Read-out weights of every die (bias last with ``fit_intercept``).
-    model_ : AnalogModel
-        The block model used.
+        Effective weights of every die (bias last with ``fit_intercept``).
+    model_ : LearnerModel
+        The model used.
     n_features_in_ : int
         Number of features seen during fit.
     feature_names_in_ : ndarray of shape (n_features_in_,)
@@ -305,24 +304,25 @@ class AnalogSGDRegressor(_StreamRegressor):
 
     def _model(self):
         from calibration.schema import Calibration
+        from netlists.spice_learner_circuit import LearnerParams
 
-        from .analog import AnalogModel
+        from .learner_model import LearnerModel
 
         if self.calibration is None:
-            return AnalogModel(bits=self.bits)
+            return LearnerModel.from_learner_params(LearnerParams.for_technology("sky130"), bits=self.bits)
         if not isinstance(self.calibration, Calibration):
             raise TypeError(
                 f"The 'calibration' parameter of {type(self).__name__} must be a "
                 f"calibration.schema.Calibration or None. Got {self.calibration!r} instead."
             )
-        return AnalogModel.from_calibration(self.calibration, bits=self.bits)
+        return LearnerModel.from_calibration(self.calibration, bits=self.bits)
 
     def _train(self, X: NDArray, y: NDArray, *, reset: bool, epochs: int) -> NDArray:
-        from .analog import sgdr_analog
+        from .learner_sim import sgdr_learner
 
         model = self._model()
-        w0 = None if reset else self.state_
-        run = sgdr_analog(X, y, model, self.eta, self.lam, epochs=epochs, dies=self.dies,
-                          seed=self.seed, substeps=self.substeps, w0=w0)  # fmt: skip
+        state0, first = (None, 0) if reset else (self.state_, self.t_)
+        run = sgdr_learner(X, y, model, self.eta, self.lam, epochs=epochs, dies=self.dies, seed=self.seed,
+                           substeps=self.substeps, state0=state0, first_hold=first)  # fmt: skip
         self.model_, self.state_, self.coef_dies_ = model, run.state, run.weights
-        return run.weights.mean(axis=0)
+        return np.median(run.weights, axis=0)

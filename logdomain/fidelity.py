@@ -1,163 +1,150 @@
-"""Fidelity of the behavioural learner against the transistor-level learner (issue 7).
+"""Fidelity of the behavioural learner against the transistor-level learner it models (issue 11).
 
 :func:`compare_against_spice` streams the same rows through
 
-* the SPICE learner (:func:`netlists.learner.run_spice_learner`, via
-  :func:`logdomain.spice_learner.compare_spice_learner`), and
-* the behavioural learner :func:`logdomain.analog.sgdr_analog` with an :class:`AnalogModel`
-  fitted to the SAME weight-cell design the SPICE learner uses (:func:`learner_cell_model`),
+* the SPICE learner (:func:`logdomain.spice_learner.compare_spice_learner`): the circuit of the
+  calibration's ``learner.design``, its predictions read through its own prediction path, and
+* the behavioural model of that same circuit (:class:`logdomain.learner_model.LearnerModel` from the
+  same calibration: design, nominal block gains fitted to SPICE, Pelgrom mismatch per device),
 
-and reports how far apart their held-out predictions are (``spice_vs_behavioural_nmse`` =
-``mean((ŷ_spice − ŷ_beh)²)/mean(ŷ_beh²)``, a fraction), each one's ``nmse_vs_ideal`` and the
-wall-clock ``speedup`` (SPICE learner run / one behavioural run).
-
-The cell model comes from a step-response fit (:func:`calibration.cell_fit.fit_weight_cell`)
-of the learner's own cell (:meth:`LearnerParams.cell_params`: sizes, rails, cascodes, C, I_A)
-on a step bench with I_λ = I_A (λ = 1, so that τ and λ are both identifiable; the learner's own
-λ_c = 2λ/s_x² is far too small to relax within a bench run). The fitted τ/τ_ideal = 1/G
-measures the loop gain G of the cell's translinear loop; λ_eff/λ = 1/G too (I_λ is an exact
-sink), so ``tau_scale = τ_fit/τ_ideal``, ``lam_scale = λ_fit/λ``, ``asymmetry`` from the up-
-and down-going relaxation rates. The multiplier and error-path blocks of the learner are not
-part of the cell and are taken as ideal (their measured gains on sky130 tt are within 2.5 %).
+and reports, on the nominal die, ``spice_vs_behavioural_nmse = mean((ŷ_beh − ŷ_spice)²)/var(ŷ_spice)``
+(held-out rows) and each learner's ``nmse_vs_ideal``; with ``dies = N``, nmse_vs_ideal of N SPICE dies
+(the PDK's per-instance mismatch, one seed each, spread over the sweep executor's workers) beside N
+behavioural dies (the model's own mismatch samples), with medians and 90th percentiles — and, for
+a precise reference of the model's distribution, the same statistics over :data:`MANY_DIES` dies.
+Times are wall-clock seconds; fractions stay fractions.
 """
 
 from __future__ import annotations
 
 import time
+from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
-from calibration.cell_fit import CellFit, fit_weight_cell
 from netlists import SimParams, Simulator, Technology, get_simulator
 from netlists.spice_learner_circuit import LearnerParams
-from netlists.weight_cell import WeightCellParams
 
-from .analog import AnalogModel, sgdr_analog
+from .learner_model import LearnerModel
+from .learner_sim import sgdr_learner
 from .metrics import nmse_vs_ideal
-from .spice_learner import DEFAULT_ETA, DEFAULT_LAM, DEFAULT_T_HOLD_S, SpiceLearnerComparison, compare_spice_learner
+from .spice_learner import (DEFAULT_ETA, DEFAULT_LAM, DEFAULT_T_HOLD_S, SpiceLearnerComparison, compare_spice_dies,
+                            compare_spice_learner, wrong_signs)
 from .tasks import Task
 
-__all__ = ["FidelityResult", "learner_cell_bench", "learner_cell_model", "compare_against_spice"]
+__all__ = ["FidelityResult", "compare_against_spice", "MANY_DIES", "within_factor"]
+
+#: behavioural dies for the precise reference of the model's distribution
+MANY_DIES = 1000
 
 
-def learner_cell_bench(params: LearnerParams) -> WeightCellParams:
-    """The learner's weight cell on its step bench (:meth:`LearnerParams.cell_bench`)."""
-    return params.cell_bench()
+def within_factor(a: float, b: float, factor: float) -> bool:
+    """True when a and b (> 0) agree within ``factor`` (a/b and b/a both ≤ factor)."""
+    return a > 0 and b > 0 and max(a / b, b / a) <= factor
 
 
-def learner_cell_model(
-    tech: Technology, params: LearnerParams, *, sim: SimParams | None = None, simulator: Simulator | None = None
-) -> tuple[AnalogModel, CellFit]:
-    """AnalogModel of the learner's own weight cell (see module docstring) and the fit behind it."""
-    fit = fit_weight_cell(tech, learner_cell_bench(params), sim=sim, simulator=simulator)
-    model = AnalogModel(tau_scale=fit.tau_s / fit.tau_ideal_s, lam_scale=fit.lam_eff / 1.0,
-                        asymmetry=fit.update_asymmetry)  # fmt: skip
-    return model, fit
+def _stats(values: list[float] | np.ndarray) -> dict[str, float]:
+    v = np.asarray(values, dtype=float)
+    return {"median": float(np.median(v)), "p90": float(np.percentile(v, 90)), "max": float(np.max(v))}
 
 
 @dataclass
 class FidelityResult:
-    """SPICE learner against the behavioural learner on one stream (fractions; times in s)."""
+    """SPICE learner against its behavioural model on one stream (fractions; times in s)."""
 
     spice: SpiceLearnerComparison = field(repr=False)
-    model: AnalogModel
-    cell_fit: CellFit
     behavioural_weights: np.ndarray
     spice_vs_behavioural_nmse: float
     behavioural_nmse_vs_ideal: float
     spice_runtime_s: float
     behavioural_runtime_s: float
-    fit_runtime_s: float
-    behavioural_batched_runtime_per_run_s: float = float("nan")
-    batched_runs: int = 0
+    spice_dies: list[SpiceLearnerComparison] = field(default_factory=list, repr=False)
+    behavioural_dies: np.ndarray | None = None
+    behavioural_many: np.ndarray | None = None
+    dies_runtime_s: float = 0.0
 
     @property
     def speedup(self) -> float:
         """SPICE wall time over one behavioural run's wall time (same stream, one die)."""
         return self.spice_runtime_s / self.behavioural_runtime_s
 
-    @property
-    def speedup_batched(self) -> float:
-        """SPICE wall time over the per-run cost when ``batched_runs`` learners run in one call
-        (how the behavioural model is used: dies × hyperparameters at once)."""
-        return self.spice_runtime_s / self.behavioural_batched_runtime_per_run_s
-
     def as_dict(self) -> dict[str, Any]:
-        s = self.spice.as_dict()
-        return {
+        s = self.spice.as_dict(history=False)
+        out: dict[str, Any] = {
             "spice_vs_behavioural_nmse": self.spice_vs_behavioural_nmse,
-            "speedup": self.speedup,
-            "speedup_batched": self.speedup_batched,
-            "batched_runs": self.batched_runs,
-            "behavioural_batched_runtime_per_run_s": self.behavioural_batched_runtime_per_run_s,
-            "nmse_vs_ideal": {"spice": self.spice.nmse_vs_ideal, "behavioural": self.behavioural_nmse_vs_ideal},
-            "spice_runtime_s": self.spice_runtime_s,
-            "spice_transient_s": self.spice.runtime_s,
-            "behavioural_runtime_s": self.behavioural_runtime_s,
-            "cell_fit_runtime_s": self.fit_runtime_s,
+            "t_over_tau": s["t_over_tau"],
+            "nmse_vs_ideal": {"spice": s["nmse_vs_ideal"], "behavioural": self.behavioural_nmse_vs_ideal},
             "weights": {"spice": s["weights"], "behavioural": self.behavioural_weights.tolist(), "ideal": s["ideal_weights"]},
-            "model": {"tau_scale": self.model.tau_scale, "lam_scale": self.model.lam_scale, "asymmetry": self.model.asymmetry},
-            "cell_fit": {"tau_s": self.cell_fit.tau_s, "tau_ideal_s": self.cell_fit.tau_ideal_s, "lam_eff": self.cell_fit.lam_eff,
-                         "rms_rel_error_fit": self.cell_fit.rms_rel_error_fit,
-                         "rms_rel_error_validation": self.cell_fit.rms_rel_error_validation},
+            "spice_runtime_s": self.spice_runtime_s, "behavioural_runtime_s": self.behavioural_runtime_s,
+            "speedup": self.speedup, "regions_ok": s["regions_ok"], "region_violations": s["region_violations"],
             "tech": s["tech"], "dim": s["dim"], "samples": s["samples"], "eta": s["eta"], "lam": s["lam"],
-            "regions_ok": s["regions_ok"],
         }  # fmt: skip
+        if self.spice_dies:
+            sd = [d.nmse_vs_ideal for d in self.spice_dies]
+            bd = self.behavioural_dies.tolist()
+            out.update(
+                spice_dies=sd, behavioural_dies=bd,
+                spice_median=_stats(sd)["median"], spice_p90=_stats(sd)["p90"],
+                behavioural_median=_stats(bd)["median"], behavioural_p90=_stats(bd)["p90"],
+                behavioural_many={"dies": int(len(self.behavioural_many)), **_stats(self.behavioural_many)},
+                spice_die_details=[{"seed": d.run.seed, "nmse_vs_ideal": d.nmse_vs_ideal, "weights": d.weights.tolist(),
+                                    "wrong_signs": wrong_signs(d.weights, d.ideal_weights), "regions_ok": d.run.regions_ok,
+                                    "region_violations": d.run.region_violations()} for d in self.spice_dies],
+                dies_runtime_s=self.dies_runtime_s,
+            )  # fmt: skip
+            out["median_within_1_5x"] = within_factor(out["spice_median"], out["behavioural_median"], 1.5)
+            out["p90_within_1_5x"] = within_factor(out["spice_p90"], out["behavioural_p90"], 1.5)
+        return out
 
 
-BATCHED_RUNS = 1000  # learners (dies) per call for the batched speed figure
-
-def _time_behavioural(x, y, model, eta, lam, repeats: int, dies: int = 1) -> tuple[np.ndarray, float]:
-    """(weights of die 0, best wall time of one call running ``dies`` learners at once)."""
-    best = np.inf
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        run = sgdr_analog(x, y, model, eta, lam, substeps=1, dies=dies)
-        best = min(best, time.perf_counter() - t0)
-    return np.asarray(run.weights)[0], float(best)
+def _behavioural(x, y, task: Task, model: LearnerModel, eta: float, lam: float, w_ideal: np.ndarray, dies: int,
+                 seed: int) -> tuple[np.ndarray, np.ndarray, float]:  # fmt: skip
+    """(weights (dies, D), nmse_vs_ideal (dies,), wall time of the call)."""
+    t0 = time.perf_counter()
+    run = sgdr_learner(x, y, model, eta, lam, dies=dies, seed=seed)
+    elapsed = time.perf_counter() - t0
+    ideal = task.x_test @ w_ideal
+    pred = run.predict(task.x_test)
+    return run.weights, np.atleast_1d(nmse_vs_ideal(pred, np.broadcast_to(ideal, pred.shape))), elapsed
 
 
 def compare_against_spice(
-    tech: Technology,
-    task: Task,
-    *,
-    samples: int | None = None,
-    eta: float = DEFAULT_ETA,
-    lam: float = DEFAULT_LAM,
-    t_hold_s: float = DEFAULT_T_HOLD_S,
-    params: LearnerParams | None = None,
-    sim: SimParams | None = None,
-    simulator: Simulator | None = None,
-    repeats: int = 5,
-) -> FidelityResult:
-    """Run the SPICE and the behavioural learner on the first ``samples`` training rows of ``task``.
+    tech: Technology, task: Task, model: LearnerModel, params: LearnerParams, *, samples: int | None = None,
+    eta: float = DEFAULT_ETA, lam: float = DEFAULT_LAM, t_hold_s: float = DEFAULT_T_HOLD_S, dies: int = 0,
+    seed: int = 0, mismatch_tech: Technology | None = None, sim: SimParams | None = None,
+    simulator: Simulator | None = None, executor: Executor | None = None, workers: int | None = None, quiet: bool = False,
+) -> FidelityResult:  # fmt: skip
+    """Run the SPICE learner ``params`` on ``tech`` and its behavioural ``model`` on the same stream.
 
-    ``speedup`` divides the SPICE learner's wall time (κ measurement, netlist, transient,
-    read-back) by the best of ``repeats`` wall times of one behavioural run (``substeps=1``);
-    ``speedup_batched`` by the per-run cost of ``BATCHED_RUNS`` learners in one call.
-    The one-off cell fit is reported separately (``cell_fit_runtime_s``), not in either time.
+    ``dies > 0`` adds ``dies`` SPICE mismatch dies of ``mismatch_tech`` (seeds ``seed + 1 …``) and as many
+    behavioural dies (model seed ``seed``), plus :data:`MANY_DIES` behavioural dies.
     """
     simulator = simulator or get_simulator()
     sim = sim or simulator.sim
-    x, y = task.x_train, task.y_train
-    if samples is not None:
-        x, y = x[:samples], y[:samples]
+    x, y = (task.x_train, task.y_train) if samples is None else (task.x_train[:samples], task.y_train[:samples])
     t0 = time.perf_counter()
     spice = compare_spice_learner(tech, task, eta=eta, lam=lam, t_hold_s=t_hold_s, samples=samples, params=params,
                                   sim=sim, simulator=simulator)  # fmt: skip
     spice_s = time.perf_counter() - t0
-    t0 = time.perf_counter()
-    model, fit = learner_cell_model(tech, spice.run.params, sim=sim, simulator=simulator)
-    fit_s = time.perf_counter() - t0
-    w_beh, beh_s = _time_behavioural(x, y, model, eta, lam, repeats)
-    _, batch_s = _time_behavioural(x, y, model, eta, lam, max(1, repeats // 2), dies=BATCHED_RUNS)
-    pred_beh = task.x_test @ w_beh
-    return FidelityResult(
-        spice=spice, model=model, cell_fit=fit, behavioural_weights=w_beh,
-        spice_vs_behavioural_nmse=float(nmse_vs_ideal(spice.predictions_test, pred_beh)),
-        behavioural_nmse_vs_ideal=float(nmse_vs_ideal(pred_beh, spice.ideal_predictions_test)),
-        spice_runtime_s=spice_s, behavioural_runtime_s=beh_s, fit_runtime_s=fit_s,
-        behavioural_batched_runtime_per_run_s=batch_s / BATCHED_RUNS, batched_runs=BATCHED_RUNS,
+    nominal = model.replace(mismatch_groups=())
+    sgdr_learner(x, y, nominal, eta, lam)  # compile / warm the loop once, outside the timing
+    w_beh, nm_beh, beh_s = _behavioural(x, y, task, nominal, eta, lam, spice.ideal_weights, 1, seed)
+    pred_beh = task.x_test @ w_beh[0] if model.chop else None
+    if pred_beh is None:
+        pred_beh = sgdr_learner(x, y, nominal, eta, lam).predict(task.x_test)[0]
+    result = FidelityResult(
+        spice=spice, behavioural_weights=w_beh[0],
+        spice_vs_behavioural_nmse=float(nmse_vs_ideal(pred_beh, spice.predictions_test)),
+        behavioural_nmse_vs_ideal=float(nm_beh[0]), spice_runtime_s=spice_s, behavioural_runtime_s=beh_s,
     )  # fmt: skip
+    if dies:
+        t0 = time.perf_counter()
+        result.spice_dies = compare_spice_dies(mismatch_tech, task, [seed + 1 + k for k in range(dies)], eta=eta, lam=lam,
+                                               t_hold_s=t_hold_s, samples=samples, params=params, sim=sim,
+                                               simulator=simulator, executor=executor, workers=workers, quiet=quiet)  # fmt: skip
+        result.dies_runtime_s = time.perf_counter() - t0
+        _, result.behavioural_dies, _ = _behavioural(x, y, task, model, eta, lam, spice.ideal_weights, dies, seed)
+        _, result.behavioural_many, _ = _behavioural(x, y, task, model, eta, lam, spice.ideal_weights, MANY_DIES, seed + 1)
+    return result

@@ -173,6 +173,27 @@ class LearnerModel:
                    cm_set=p.i_cm_a / iu, cm_gain=p.cm_gain, w_init=p.i_w0_a / iu, x_scale=p.x_scale,
                    w_scale=p.w_scale, chop=p.chop == "on", sizes_m=sizes, temp_c=p.temp_c, **kw)  # fmt: skip
 
+    @classmethod
+    def from_calibration(cls, calibration: Any, *, bits: int | None = None) -> "LearnerModel":
+        """The model of the learner a calibration describes.
+
+        Design and sizes from ``calibration.learner.design`` (the learner's ``LearnerParams``), the
+        nominal block gains fitted to SPICE from ``calibration.learner.nominal``, A_VT per polarity
+        from ``calibration.mismatch`` (the PDK's Monte Carlo), n per polarity from the device fits.
+        """
+        from netlists.spice_learner_circuit import LearnerParams
+
+        fit = getattr(calibration, "learner", None)
+        if fit is None:
+            raise ValueError("this calibration has no learner section (schema version 1): regenerate it with `logdomain calibrate`")
+        params = LearnerParams(**fit.design)
+        nominal = {k: v for k, v in fit.nominal.items() if k in NOMINAL_FIELDS}
+        m, dev = calibration.mismatch, calibration.devices
+        return cls.from_learner_params(
+            params, nominal=nominal, a_vt_v_m={"n": m.a_vt_n_v_m, "p": m.a_vt_p_v_m},
+            slope_factor={"n": dev["n"].n, "p": dev["p"].n}, bits=bits,
+        )
+
     def replace(self, **changes: Any) -> "LearnerModel":
         return dataclasses.replace(self, **changes)
 

@@ -71,20 +71,24 @@ def eta_lam_heatmap(result: CompareResult) -> Figure:
 
 
 def error_budget(result: CompareResult) -> Figure:
-    """Horizontal bars: ``nmse_vs_ideal`` (%) with one non-ideality on at a time (10–90 % whiskers)."""
-    rows = result.budget
-    names = [r["name"] + ("" if r["active"] else " (not in this model)") for r in rows]
-    med = np.array([100 * r["median"] for r in rows])
-    err = np.array([[100 * (r["median"] - r["p10"]), 100 * (r["p90"] - r["median"])] for r in rows]).T
-    floor = max(med[med > 0].min() / 10, 1e-12) if np.any(med > 0) else 1e-12
-    fig, ax = plt.subplots(figsize=(7.0, 0.35 * len(rows) + 1.5))
-    colors = ["C2" if r["name"].startswith("none") else "C3" if r["name"] == "all" else "C0" for r in rows]
-    ax.barh(range(len(rows)), np.maximum(med, floor), xerr=err, color=colors, capsize=3)
+    """The closing budget: each non-ideality's excess nmse_vs_ideal (%, median over dies) over the
+    continuous-time baseline, their sum, the interaction term and all together (linear scale, so a
+    negative interaction shows as such)."""
+    rows = [r for r in result.budget if r.get("excess") is not None]
+    names = [r["name"] for r in rows]
+    excess = np.array([100 * r["excess"] for r in rows])
+    colors = ["C3" if r["name"] == "all" else "0.5" if r["kind"] in ("sum", "interaction") else "C0" for r in rows]
+    fig, ax = plt.subplots(figsize=(7.2, 0.38 * len(rows) + 1.6))
+    ax.barh(range(len(rows)), excess, color=colors)
+    for i, v in enumerate(excess):
+        ax.text(v, i, f" {v:.3g}", va="center", ha="left" if v >= 0 else "right", fontsize=8)
     ax.set_yticks(range(len(rows)), names)
     ax.invert_yaxis()
-    ax.set_xscale("log")
-    ax.set(xlabel="nmse_vs_ideal (%), median over dies", title="Error budget: one non-ideality at a time")
-    ax.grid(True, axis="x", which="both", alpha=0.3)
+    ax.axvline(0, color="k", lw=0.8)
+    base = 100 * result.budget[0]["median"]
+    ax.set(xlabel=f"excess nmse_vs_ideal over the continuous-time baseline ({base:.2g} %), percentage points",
+           title="Error budget: each non-ideality alone, their sum, interaction, all")  # fmt: skip
+    ax.grid(True, axis="x", alpha=0.3)
     fig.tight_layout()
     return fig
 
