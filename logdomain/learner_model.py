@@ -9,7 +9,7 @@ cells' τ (a hold lasts η·s_x²)::
     X_i^± = f_x + max(±x̃_i, 0)/s_x,      Y^± = g_y^±·(f_x + max(±ỹ, 0)/s_y)      (input halves)
     P = Σ_i h_i^{++} W_i⁺X_i⁺ + h_i^{−−} W_i⁻X_i⁻,   Q = Σ_i h_i^{+−} W_i⁺X_i⁻ + h_i^{−+} W_i⁻X_i⁺
     E = g_a·(Y⁺ + Q) − g_b·(Y⁻ + P)                                                 (error by KCL)
-    e^± = c^±·[√(E²/4 + φ f_e²) ± E/2 + f₂]                                         (class-AB split)
+    e^± = c^±·[√(E²/4 + φ f_e²) ± E/2 + f₂]                  (class-AB split; φ: e⁺e⁻ = φ f_e² before f₂)
     S_i = σ_i⁺W_i⁺ + σ_i⁻W_i⁻,   Z_i = β·ζ_i·max(S_i − S₀·σ_i⁰, 0)                  (common mode)
     dW_i^a/dt = ρ·[G_i^a·(T_i^{a,+} e⁺ u_i^a X_i^a + T_i^{a,−} e⁻ u_i^b X_i^b) − L_i^a·Z_i] − (λ_c + λ_o)·W_i^a
 
@@ -74,7 +74,7 @@ MISMATCH_GROUPS: dict[str, tuple[str, ...]] = {
 #: nominal (die-independent) block gains fitted to SPICE, and their ideal values
 NOMINAL_FIELDS: dict[str, float] = {
     "rate_scale": 1.0, "term_gain": 1.0, "z_gain": 1.0, "fwd_gain": 1.0, "target_gain": 1.0,
-    "err_gain_a": 1.0, "err_gain_b": 1.0, "e_plus_gain": 1.0, "e_minus_gain": 1.0, "lam_offset": 0.0,
+    "err_gain_a": 1.0, "err_gain_b": 1.0, "e_plus_gain": 1.0, "e_minus_gain": 1.0, "ab_floor_gain": 1.0, "lam_offset": 0.0,
 }
 
 
@@ -290,5 +290,5 @@ class LearnerDies:
         target = nom["target_gain"] * (myq / myi) * (qy_m3 / mwy[:, None]) * (mu0[:, None] / qy_m4)
         err = np.stack([nom["err_gain_a"] * mca / mda, nom["err_gain_b"] * (mcb / mdb) * (mkb / mnb)], axis=-1)
         e_gain = np.stack([nom["e_plus_gain"] * mqp / mhp, np.full(dies, nom["e_minus_gain"])], axis=-1)
-        floor2 = (mabp * mabn) / (mrp * mrn)
+        floor2 = nom["ab_floor_gain"] * (mabp * mabn) / (mrp * mrn)
         return cls(fwd, upd_x, cell, loop, term, sense, s0, zeta, target, err, e_gain, floor2)

@@ -56,9 +56,9 @@ def render_markdown(summary: dict[str, Any]) -> str:
         "**nmse_vs_ideal** = mean((ŷ_analog − ŷ_ideal)²) / var(ŷ_ideal) over the "
         f"{s['evaluated_on']} rows (a fraction; shown in %): **{_pct(s['nmse_vs_ideal'])}** (median over "
         f"{cfg['dies']} dies; 10–90 % {_pct(d['p10'])}–{_pct(d['p90'])}). Weight NMSE {_pct(s['weight_nmse'])}.",
-        f"Training length t/τ = η·updates = {s['t_over_tau']:.3g}. The ideal learner's test MSE is "
-        f"{_pct(s['ideal_gap'])} above the ridge optimum with the same λ "
-        f"({'converged' if s['ideal_converged'] else 'not converged'}; limit 1 %).",
+        f"Training length t/τ = η·updates = {s['t_over_tau']:.3g}. The ideal learner's test MSE differs from "
+        f"the ridge optimum's with the same λ by {100 * s['ideal_gap']:+.3g} % "
+        f"({'converged' if s['ideal_converged'] else 'not converged'}; limit ±1 %).",
         "",
         "| learner | train MSE | test MSE |",
         "|---|---|---|",

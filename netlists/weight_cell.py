@@ -126,7 +126,7 @@ class WeightCellParams(Params):
     i_x_step_a : input I_x between ``t_step_s`` and ``t_back_s``, A.
     w_m, l_m : size of the loop devices m3 and m4*, m.
     w_x_m, l_x_m : size of m5* and of its loop partner, the I_x diode mx (the bench's own, or the
-        caller's), m.
+        caller's), m; None (default) = w_m, l_m.
     w_p_m, l_p_m : size of the four pMOS of the cascode mirror mpa–mpd, m (small: their gate
         capacitance delays the charging current after a step of the input).
     w_out_m, l_out_m : size of the output device mw and its loop partner m1, m.
@@ -169,8 +169,8 @@ class WeightCellParams(Params):
     i_x_step_a: float = 300e-12
     w_m: float = 10e-6
     l_m: float = 2e-6
-    w_x_m: float = 10e-6
-    l_x_m: float = 2e-6
+    w_x_m: float | None = None
+    l_x_m: float | None = None
     w_p_m: float = 2e-6
     l_p_m: float = 2e-6
     w_out_m: float = 10e-6
@@ -232,6 +232,9 @@ class WeightCellParams(Params):
     }
 
     def __post_init__(self) -> None:
+        for size, loop in (("w_x_m", "w_m"), ("l_x_m", "l_m")):
+            if getattr(self, size) is None:  # m5 and mx default to the loop devices' size
+                object.__setattr__(self, size, getattr(self, loop))
         super().__post_init__()
         name = type(self).__name__
         if not self.t_step_s + self.t_rise_s < self.t_back_s:

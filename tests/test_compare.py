@@ -10,11 +10,12 @@ import sys
 import numpy as np
 import pytest
 
-from logdomain.analog import AnalogModel
 from logdomain.cli import main
-from logdomain.compare import CompareConfig, run_compare
+from logdomain.compare import CONVERGED_GAP, CompareConfig, convergence, ridge_optimum, run_compare, verdict
+from logdomain.learner_model import MISMATCH_GROUPS, LearnerModel
 from logdomain.ideal import sgdr_continuous_zoh
 from logdomain.tasks import load_csv, synthetic_regression
+from netlists.spice_learner_circuit import LearnerParams
 
 from test_analog import plausible_calibration  # tests/ is on sys.path (rootdir-relative imports)
 
@@ -145,15 +146,37 @@ def test_compare_writes_report(capsys, tmp_path, cal_file):
     assert (out_dir / "learning_curves.png").read_bytes()[:4] == b"\x89PNG"
 
 
-def test_run_compare_budget_and_sweeps():
+def test_run_compare_budget_closes_and_sweeps_run():
     task = synthetic_regression(dim=3, samples=120, seed=1)
-    model = AnalogModel.from_calibration(plausible_calibration())
-    cfg = CompareConfig(dies=4, epochs=2, bits_grid=(4, 8, 12), eta_grid=(0.05, 0.2), lam_grid=(0.0, 0.01))
+    model = LearnerModel.from_learner_params(LearnerParams.for_technology("sky130", dim=3), a_vt_v_m={"n": 4.5e-9, "p": 5.2e-9},
+                                             slope_factor={"n": 1.44, "p": 1.29}, nominal={"term_gain": 1.1, "lam_offset": -0.005})
+    cfg = CompareConfig(dies=8, epochs=2, bits_grid=(4, 8, 12), eta_grid=(0.05, 0.2), lam_grid=(0.0, 0.01))
     res = run_compare(task, model, cfg)
-    budget = {row["name"]: row for row in res.budget}
-    assert budget["lambda"]["active"] is False and budget["all"]["median"] > budget["none (continuous time)"]["median"]
-    assert res.heatmap["nmse_median"].shape == (2, 2) and res.bits_sweep["nmse"].shape == (3, 4)
-    med = np.median(res.bits_sweep["nmse"], axis=-1)
-    assert med[0] > med[-1]  # 4 bits worse than 12
-    assert res.curves["analog_mse"].shape == (len(res.curves["updates"]), 4)
-    assert res.curves["ideal_mse"][-1] < res.curves["ideal_mse"][0]
+    rows = {row["name"]: row for row in res.budget}
+    base, everything = rows["continuous time (no non-ideality)"], rows["all"]
+    alone = [r for r in res.budget if r["kind"] == "row" and r["name"] not in (base["name"], "all")]
+    assert {"nominal block gains", "resolution (8 bits)"} <= {r["name"] for r in alone}
+    assert {f"mismatch: {g}" for g in MISMATCH_GROUPS} <= {r["name"] for r in alone}
+    total = rows["sum of the rows above (each alone)"]["excess"]
+    assert total == pytest.approx(sum(r["excess"] for r in alone))
+    # the budget closes: baseline + sum + interaction = all
+    assert base["median"] + total + rows["interaction (all − baseline − sum)"]["excess"] == pytest.approx(everything["median"])
+    assert everything["median"] > base["median"]
+    assert res.heatmap["nmse_median"].shape == (2, 2) and res.bits_sweep["nmse"].shape == (3, 8)
+    assert np.median(res.bits_sweep["nmse"][0]) > np.median(res.bits_sweep["nmse"][-1])  # 4 bits worse than 12
+    assert res.curves["analog_mse"].shape == (len(res.curves["updates"]), 8)
+    s = res.summary
+    assert s["t_over_tau"] == pytest.approx(0.05 * len(task.y_train) * 2)
+    assert s["ideal_converged"] == (abs(s["ideal_gap"]) <= CONVERGED_GAP)
+
+
+def test_convergence_and_verdict_are_gated():
+    task = synthetic_regression(dim=2, samples=400, noise_std=0.05, seed=0)
+    w_ridge = ridge_optimum(task.x_train, task.y_train, 1e-3)
+    gap, converged = convergence(task, w_ridge, 1e-3)
+    assert gap == pytest.approx(0.0, abs=1e-12) and converged
+    gap, converged = convergence(task, 0.5 * w_ridge, 1e-3)  # far from the optimum
+    assert gap > CONVERGED_GAP and not converged
+    assert not convergence(task, 0.0 * w_ridge, 1e-3)[1]
+    assert "not converged" in verdict(0.001, gap, converged) and "0.87" in verdict(0.001, gap, converged)
+    assert "within" in verdict(0.005, 0.0, True) and "above" in verdict(0.02, 0.0, True)

@@ -290,7 +290,10 @@ def test_invalid_input_is_rejected_with_named_parameter(func, override, match):
 def test_metrics_values_and_batching():
     ideal = np.array([1.0, -1.0, 2.0, 0.0])
     analog = ideal + np.array([0.1, 0.0, -0.1, 0.2])
-    assert nmse_vs_ideal(analog, ideal) == pytest.approx((0.01 + 0.01 + 0.04) / 4 / (6 / 4))
+    # variance of ideal = mean 0.5, mean square 1.5 → 1.5 − 0.25 = 1.25 (DESIGN.md §6: not the mean square)
+    assert nmse_vs_ideal(analog, ideal) == pytest.approx((0.01 + 0.01 + 0.04) / 4 / 1.25)
+    # a constant shift is not hidden by a large mean: same error, ideal moved by +10
+    assert nmse_vs_ideal(analog + 10, ideal + 10) == pytest.approx(nmse_vs_ideal(analog, ideal))
     assert mse(ideal, analog) == pytest.approx(0.06 / 4)
     assert weight_nmse([1.0, 2.0], [1.0, 1.0]) == pytest.approx(0.5)
     assert isinstance(nmse_vs_ideal(analog, ideal), float)
@@ -302,7 +305,7 @@ def test_metrics_values_and_batching():
 @pytest.mark.parametrize(
     ("func", "a", "b", "match"),
     [
-        (nmse_vs_ideal, [1.0, 2.0], [0.0, 0.0], r"mean\(y_pred_ideal\*\*2\) is 0"),
+        (nmse_vs_ideal, [1.0, 2.0], [3.0, 3.0], r"var\(y_pred_ideal\) is 0"),
         (weight_nmse, [1.0], [0.0], r"\|\|w_ideal\|\|\*\*2 is 0"),
         (nmse_vs_ideal, [1.0, 2.0], [1.0, 2.0, 3.0], r"same shape, got \(2,\) and \(3,\)"),
         (mse, [1.0], [np.nan], r"y_pred must contain only finite values"),

@@ -1,8 +1,8 @@
-"""Transistor-level N-input learner against the exact continuous SGDr (ZOH) flow.
+"""Transistor-level N-input learner against the exact continuous SGDr (ZOH) flow, nominal and under mismatch.
 
-Small cases (dim 1–2, few samples) run in the normal suite; dim 4 × 200 samples is ``slow``.
-Tolerances: weight NMSE ≤ 1 % on ekv for the short runs (the weights are still small, so the
-common-mode errors of W⁺/W⁻ weigh more); the headline ``nmse_vs_ideal`` ≤ 1 % for the full run.
+Every SPICE case trains to t/τ = η·samples ≥ 20 (the regime the headline reports). The default run
+has a dim-1 sky130 learner (η = 0.1, 200 samples) and two mismatch dies; ``slow`` has the acceptance
+runs of issue 11 (sky130 tt, dim 3 × 400 samples, nominal and 8 PDK mismatch dies).
 """
 
 from __future__ import annotations
@@ -10,21 +10,24 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from logdomain.spice_learner import compare_spice_learner, learner_task
+from logdomain.spice_learner import compare_spice_dies, compare_spice_learner, learner_task, wrong_signs
 from netlists import ParameterError, SimParams, get_technology
-from netlists.spice_learner_circuit import LearnerParams, learner, split_currents, state_nodes
+from netlists.spice_learner_circuit import LearnerParams, learner, probe_inputs, split_currents, state_nodes, stimulus
 
 pytestmark = pytest.mark.spice
 
-SIM = SimParams(reltol=1e-4, timeout_s=600)
+SIM = SimParams(reltol=1e-4, timeout_s=1800)
 
 
 def test_parameter_mapping_follows_the_derivation():
     p = LearnerParams(dim=2, eta=0.02, lam=0.01, t_hold_s=10e-3, c_f=50e-12, kappa=0.74, x_scale=1.0)
     assert p.tau_ideal_s == pytest.approx(0.5)
-    assert p.tau_circuit_s == pytest.approx(1.0)  # 2τ_i/s_x²
-    assert p.i_a_a == pytest.approx(50e-12 * 0.025852 / (0.74 * 1.0), rel=1e-3)  # C·U_T/(κτ)
-    assert p.i_lambda_a == pytest.approx(2 * 0.01 * p.i_a_a)  # λ_c = 2λ/s_x²
+    assert p.tau_circuit_s == pytest.approx(0.5)  # class-AB split: τ_i = τ·s_x²
+    assert p.i_a_a == pytest.approx(50e-12 * 0.025852 / (0.74 * 0.5), rel=1e-3)  # C·U_T/(κτ)
+    assert p.i_lambda_a == pytest.approx(0.01 * p.i_a_a)  # λ_c = λ/s_x², no floor
+    assert LearnerParams(lam=0.0).i_lambda_a == 0.0
+    q = LearnerParams(x_scale=2.0)
+    assert q.tau_circuit_s == pytest.approx(q.tau_ideal_s / 4) and q.lam_circuit == pytest.approx(q.lam / 4)
     plus, minus = split_currents(np.array([0.5, -0.25, 0.0]), 1.0, 100e-12, 10e-12)
     assert np.allclose(plus - minus, [50e-12, -25e-12, 0.0])
     assert np.all(np.minimum(plus, minus) == pytest.approx(10e-12))
@@ -32,14 +35,30 @@ def test_parameter_mapping_follows_the_derivation():
 
 @pytest.mark.parametrize(
     ("kw", "match"),
-    [({"dim": 9}, "dim"), ({"eta": 0.0}, "eta"), ({"t_rise_s": 0.02, "t_hold_s": 0.02}, "t_rise_s"), ({"i_u_a": -1.0}, "i_u_a")],
-)
+    [({"dim": 9}, "dim"), ({"eta": 0.0}, "eta"), ({"t_rise_s": 0.02, "t_hold_s": 0.02}, "t_rise_s"), ({"i_u_a": -1.0}, "i_u_a"),
+     ({"i_cm_a": 40e-12}, "i_cm_a"), ({"chop": "maybe"}, "chop"), ({"v_en_v": 2.0}, "v_en_v")],
+)  # fmt: skip
 def test_invalid_parameters_name_the_field(kw, match):
     with pytest.raises(ParameterError, match=match):
         LearnerParams(**kw)
 
 
-def test_generator_checks_shapes_and_initial_states():
+def test_stimulus_chops_the_stream_and_appends_the_probes():
+    p = LearnerParams(dim=2, settle_holds=3)
+    x = np.array([[0.5, -0.2], [0.1, 0.3], [-0.4, 0.9]])
+    y = np.array([0.2, -0.1, 0.7])
+    st = stimulus(p, x, y)
+    assert st.holds == 3 + 3 + 5 and st.first_sample == 3 and st.first_probe == 6
+    assert list(st.sign) == [1.0, -1.0, 1.0]
+    np.testing.assert_array_equal(st.x[3:6], st.sign[:, None] * x)  # x and y flip together
+    np.testing.assert_array_equal(st.y[3:6], st.sign * y)
+    np.testing.assert_array_equal(st.x[6:], probe_inputs(2))
+    assert st.freeze_s == pytest.approx(6 * p.t_hold_s)
+    off = stimulus(p.replace(chop="off"), x, y)
+    assert list(off.sign) == [1.0, 1.0, 1.0]
+
+
+def test_generator_checks_shapes_and_starts_from_held_states():
     tech = get_technology("ekv")
     p = LearnerParams(dim=2)
     v0 = {n: 0.4 for n in state_nodes(2)}
@@ -47,49 +66,66 @@ def test_generator_checks_shapes_and_initial_states():
         learner(tech, p, np.zeros((3, 3)), np.zeros(3), v0)
     with pytest.raises(ParameterError, match="v_c0_v"):
         learner(tech, p, np.zeros((3, 2)), np.zeros(3), {})
-    text = learner(tech, p, np.zeros((3, 2)), np.zeros(3), v0).text()
-    assert text.count("ic=") == 4 and "uic" in text
+    nl = learner(tech, p, np.zeros((3, 2)), np.zeros(3), v0)
+    text = nl.text()
+    assert " uic" not in text and text.count("v(vc") == 4  # .ic holds the four states
+    assert text.count(" sw(") == 4  # one freeze switch per cell
+    names = {d.name for d in nl.devices}
+    for expected in ("mabp", "mabn", "mrn", "mrp", "msp0", "mgz1", "qypm3", "mwy", "w1nm4z", "w1nm5z", "mxq0pn"):
+        assert expected in names
+    assert not any(n.endswith(("mk50", "mt20")) for n in names)  # no tracking cascode (see LearnerParams)
 
 
-def test_for_technology_defaults():
-    # sky130 and bsim keep the field defaults (their netlists must not change); ekv has its own sizes
-    for name in ("sky130", "sky130:ss", "bsim"):
-        assert LearnerParams.for_technology(name, dim=3) == LearnerParams(dim=3)
-    ekv = LearnerParams.for_technology("ekv", dim=3, eta=0.02)
-    assert ekv.dim == 3 and ekv.eta == 0.02 and ekv.w_p_m != LearnerParams().w_p_m
-    assert LearnerParams.for_technology("ekv", w_p_m=2e-6).w_p_m == 2e-6
-    with pytest.raises(ParameterError, match="technology"):
-        LearnerParams.for_technology("nope")
+def test_wrong_signs_counts_only_large_ideal_weights():
+    assert wrong_signs(np.array([0.5, 0.01, -0.2]), np.array([0.5, -0.04, 0.3])) == [2]
 
 
-def test_ekv_dim2_learner_regions_all_ok(simulator):
-    # ekv defaults (LearnerParams.for_technology): every signal device weak and saturated at the
-    # checked instants (with the sky130 sizes the cells' mirrors and, in the first sample, m1/m4 were not)
-    r = compare_spice_learner(get_technology("ekv"), learner_task(2, 40, seed=0), samples=40, sim=SIM, simulator=simulator)
-    assert r.run.regions_ok, [rep.summary() for rep in r.run.regions]
-    assert r.nmse_vs_ideal < 0.001
+def test_dim1_learner_reaches_t_over_tau_20_on_sky130(simulator):
+    task = learner_task(1, 200, seed=3)
+    r = compare_spice_learner(get_technology("sky130"), task, eta=0.1, samples=200, sim=SIM, simulator=simulator)
+    assert r.t_over_tau == pytest.approx(20.0)
+    assert r.run.regions_ok, r.run.region_violations()
+    assert r.nmse_vs_ideal < 0.01, r.as_dict(history=False)
+    # the frozen read-out (the prediction path's slopes, probed) agrees with the final state W⁺ − W⁻ on
+    # the nominal die, where the prediction path's gains are ~1; the in-stream predictions cannot serve
+    # here: SGD noise at η = 0.1 moves the weight by several % from one sample to the next
+    np.testing.assert_allclose(r.weights, r.state_history[-1], rtol=0.01)
+    assert abs(r.run.offset) < 0.01 and np.allclose(r.run.slopes_pos, r.run.slopes_neg, rtol=0.01)
 
 
-@pytest.mark.parametrize("dim", [1, 2])
-def test_small_learner_tracks_the_ideal_flow_on_ekv(simulator, dim):
-    task = learner_task(dim, 12, seed=1)
-    r = compare_spice_learner(get_technology("ekv"), task, eta=0.05, samples=12, sim=SIM, simulator=simulator)
-    assert r.weights.shape == (dim,) and r.weights_history.shape == (13, dim)
-    assert r.weight_nmse < 0.01, (r.weights, r.ideal_weights)
-    assert r.nmse_vs_ideal < 0.01
-    # regions after the start-up hold: every signal device weak and saturated, or reported
-    assert all(rep.devices for rep in r.run.regions)
-    # run times are timings: benchmarks/bench_learner.py measures them, not this test
+def test_mismatch_dies_run_through_the_sweep_and_are_reproducible(simulator):
+    task = learner_task(1, 24, seed=0)
+    tech = get_technology("sky130", mismatch=True)
+    a = compare_spice_dies(tech, task, [11, 12], eta=0.1, samples=24, sim=SIM, simulator=simulator, workers=2, quiet=True)
+    b = compare_spice_dies(tech, task, [12], eta=0.1, samples=24, sim=SIM, simulator=simulator, workers=1, quiet=True)
+    assert [r.run.seed for r in a] == [11, 12]
+    # die 12 is die 12 whatever ran before it in the worker, to the solver's tolerance (the operating
+    # point after a reset starts from the previous solution; reltol 1e-4: measured 2e-4 relative) —
+    # and two dies differ by far more than that
+    again = abs(b[0].weights[0] - a[1].weights[0])
+    assert again < 1e-3 * abs(a[1].weights[0])
+    assert abs(a[0].weights[0] - a[1].weights[0]) > 10 * again
+    with pytest.raises(ParameterError, match="mismatch"):
+        compare_spice_dies(get_technology("sky130"), task, [1], samples=4, sim=SIM, simulator=simulator)
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize(
-    "tech_name",
-    # sky130 tt was 2.6 % (η × 1.24) before the loop, error-path and product devices were given
-    # matched V_DS (fb rails, tracking cascodes, stacked-diode mirrors); now ≈ 0.03 %
-    ["ekv", "sky130"],
-)
-def test_dim4_200_samples_within_one_percent(simulator, tech_name):
-    task = learner_task(4, 200, seed=0)
-    r = compare_spice_learner(get_technology(tech_name), task, samples=200, sim=SIM, simulator=simulator)
-    assert r.nmse_vs_ideal <= 0.01, r.as_dict()["regions"]
+def test_dim3_nominal_at_t_over_tau_20(simulator):
+    task = learner_task(3, 400, seed=0)
+    r = compare_spice_learner(get_technology("sky130"), task, samples=400, sim=SIM, simulator=simulator)
+    assert r.t_over_tau == pytest.approx(20.0)
+    assert r.run.regions_ok, r.run.region_violations()
+    assert r.nmse_vs_ideal <= 0.01
+
+
+@pytest.mark.slow
+def test_dim3_survives_the_pdk_mismatch(simulator):
+    """Issue 11's acceptance: 8 dies, t/τ = 20, every die learns (no wrong sign on an ideal weight
+    above 10 % of the largest), median nmse_vs_ideal ≤ 1 %, p90 ≤ 3 %, every device in region."""
+    task = learner_task(3, 400, seed=0)
+    dies = compare_spice_dies(get_technology("sky130", mismatch=True), task, list(range(1, 9)), samples=400, sim=SIM,
+                              simulator=simulator, workers=2, quiet=True)  # fmt: skip
+    nmse = np.array([d.nmse_vs_ideal for d in dies])
+    assert all(not wrong_signs(d.weights, d.ideal_weights) for d in dies)
+    assert all(d.run.regions_ok for d in dies), [d.run.region_violations() for d in dies]
+    assert np.median(nmse) <= 0.01 and np.percentile(nmse, 90) <= 0.03, nmse
