@@ -4,11 +4,12 @@ Every bench is built from the learner's generator functions (:mod:`netlists.lear
 :func:`netlists.weight_cell.add_weight_cell`) with the learner's parameters
 (:meth:`netlists.spice_learner_circuit.LearnerParams.for_technology`, κ measured on the output
 device as :func:`netlists.learner_run.prepare_learner` does), so its devices, sizes, currents,
-supply and C are the learner's; ideal sources stand in for the neighbouring blocks. Four devices
+supply and C are the learner's; ideal sources stand in for the neighbouring blocks. Some devices
 are written here because :func:`netlists.spice_learner_circuit.learner` adds them inline rather
 than through a generator: the products' I_u diode ``mu0`` (with ``iu0``), the targets' unit-weight
-diode ``mwy`` (with ``iuy``), the cells' e± copies ``…mc±`` and the x/Z diodes of the cell bench
-(sized as in the learner: ``q``, ``qy``, ``ec``, ``x``). Currents in A, voltages in V, time in s.
+diode ``mwy`` (with ``iuy``), the cells' e± copies ``…mc±``, the x/Z diodes of the cell bench and
+the loads on its state node, the S₀ bias stack ``ms0`` (sized as in the learner: ``q``, ``qy``, ``ec``,
+``x``, ``out``, ``zc``). Currents in A, voltages in V, time in s.
 
 * :func:`forward_bench` — both input halves of input 0 (:func:`add_input_half`), its four
   prediction products (:func:`add_product`) on weight gates held at V_C, copies of the output
@@ -16,9 +17,12 @@ diode ``mwy`` (with ``iuy``), the cells' e± copies ``…mc±`` and the x/Z diod
   the nodes na/nb loaded by the error path's pMOS stacks ``mda``/``mdb`` (:func:`add_pstack`).
 * :func:`error_bench` — :func:`add_error_path` with ideal sinks E_a (na) and E_b (nb); e± read
   from plain pMOS copies (the cells' ``mc`` devices) into nodes held at the cells' ie voltages.
+* :func:`common_mode_bench` — :func:`add_common_mode` of weight 0 with its S₀ bias stack, the two
+  weight gates held: Z against S = W⁺ + W⁻ (a diagnostic: the model takes β and S₀ as designed).
 * :func:`cell_bench` — one weight cell exactly as in the learner (two terms and the sink term,
   freeze switch closed), fed hold by hold: e± into its ie nodes, X^a/X^b into nMOS x diodes,
-  I_u into the sink term and Z into the Z diode; the state starts from ``.ic`` like the learner's.
+  I_u into the sink term and Z into the Z diode; the other gates on its state node as copies of mw
+  (:data:`STATE_LOADS`); the state starts from ``.ic`` like the learner's.
 """
 
 from __future__ import annotations
@@ -27,19 +31,25 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from netlists import Analysis, Netlist, NetlistBuilder, SimParams, SimulationError, Simulator
-from netlists.learner_blocks import HALVES, add_error_path, add_input_half, add_product, add_pstack, add_target_half, size
+from netlists import Analysis, Netlist, NetlistBuilder, SimParams, Simulator
+from netlists.learner_blocks import (HALVES, add_common_mode, add_error_path, add_input_half, add_product, add_pstack,
+                                     add_target_half, size)  # fmt: skip
 from netlists.learner_run import output_device_curve, prepare_learner
 from netlists.spice_learner_circuit import LearnerParams
 from netlists.spice_learner_circuit import _pwl as learner_pwl  # the learner's own hold-by-hold stimulus writer
 from netlists.technologies.base import Technology
 from netlists.weight_cell import add_cell_rails, add_weight_cell
 
-__all__ = ["LearnerBenchSetup", "setup_benches", "forward_bench", "error_bench", "CellStimulus", "cell_bench",
+__all__ = ["LearnerBenchSetup", "setup_benches", "forward_bench", "error_bench", "common_mode_bench", "CellStimulus", "cell_bench",
            "run_cell_bench", "cell_steps", "CellStream", "cell_stream", "CELL", "PAIR_OFFSET"]
 
 #: prefix of the cell in :func:`cell_bench` (weight 0, half p: terms e⁺·X⁺ and e⁻·X⁻)
 CELL = "w0p"
+#: gates on the learner's state node vc0p besides the cell's own mw and m1 — the prediction products
+#: q0pp, q0pn (their m3) and the common-mode sense device msp0, all of size ``out``; the cell bench
+#: carries them as copies of mw (``mload_*``), so their gate capacitance adds to C as in the learner
+#: (without them rate_scale came out 0.9 % higher on sky130, 3 % on ekv)
+STATE_LOADS = ("q0ppm3", "q0pnm3", "msp0")
 
 
 @dataclass(frozen=True)
@@ -62,6 +72,7 @@ def setup_benches(tech: Technology, sim: SimParams, simulator: Simulator, params
     base = params or LearnerParams.for_technology(tech.name)
     p, _ = prepare_learner(tech, np.zeros((1, 1)), np.zeros(1), base.eta, base.lam, base.t_hold_s, params=base.replace(dim=1),
                            sim=sim, simulator=simulator)  # fmt: skip
+    p = p.replace(dim=base.dim)  # the benches build weight 0 only; the design keeps its dimension
     v_g, i_d = output_device_curve(tech, p, sim, simulator)
     return LearnerBenchSetup(p, v_g, i_d)
 
@@ -120,6 +131,22 @@ def error_bench(tech: Technology, p: LearnerParams, e_a_a: float, e_b_a: float, 
         node = f"{CELL}ie{sign}"
         nb.vsource(f"vie{sign}", node, "0", v_ie_v[sign])
         nb.mos(f"{CELL}mc{sign}", "p", node, f"ge{sign}", "vdd", "vdd", **size(p, "ec"))
+    nb.analysis(Analysis("dc", sweep[0], sweep[1], sweep[2], sweep[3]))
+    return nb.build()
+
+
+def common_mode_bench(tech: Technology, p: LearnerParams, v_c_v: dict[str, float], sweep: tuple[str, float, float, float]) -> Netlist:
+    """Common-mode feedback of weight 0 (:func:`add_common_mode`) with both weight gates held
+    (sources ``vc0phold``/``vc0nhold`` at ``v_c_v``, V) and the S₀ bias stack as in the learner;
+    ``.dc`` over ``sweep`` (a gate source, V). S = ``msp0`` + ``msn0``, Z = ``drain_current("mgz0")``."""
+    nb = NetlistBuilder("learner_common_mode", tech)
+    _rails(nb, p)
+    nb.mos("ms0", "p", "s0a", "s0a", "vdd", "vdd", **size(p, "zc"))
+    nb.mos("ms02", "p", "s0b", "s0b", "s0a", "vdd", **size(p, "zc"))
+    nb.isource("is0", "s0b", "0", p.i_cm_a)
+    for a in HALVES:
+        nb.vsource(f"vc0{a}hold", f"vc0{a}", "0", v_c_v[a])
+    add_common_mode(nb, p, 0)
     nb.analysis(Analysis("dc", sweep[0], sweep[1], sweep[2], sweep[3]))
     return nb.build()
 
@@ -184,6 +211,8 @@ def cell_bench(tech: Technology, p: LearnerParams, stim: CellStimulus, v_c0_v: f
     nb.isource(f"i{CELL}uz", "vdd", f"{CELL}iez", iu)
     add_weight_cell(nb, cp, CELL, vc="vc0p", terms=[(f"{CELL}iep", "gx0p"), (f"{CELL}ien", "gx0n")],
                     sink_terms=[(f"{CELL}iez", "gz0")], freeze="fz")  # fmt: skip
+    for load in STATE_LOADS:  # the other gates on the learner's state node, as copies of mw
+        nb.mos(f"mload_{load}", "n", "out", "vc0p", "ref", "0", **size(p, "out"))
     if hold_v_c_v is not None:
         nb.vsource("vhold", "vc0p", "0", hold_v_c_v)
         nb.analysis(Analysis("op"))
@@ -248,16 +277,16 @@ class CellStream:
     w0: float
 
 
-def cell_stream(p: LearnerParams, holds: int, seed: int, gains: dict[str, float]) -> CellStream:
+def cell_stream(p: LearnerParams, holds: int, seed: int) -> CellStream:
     """A stream like the learner's for cell w0p (units of I_u), new inputs every hold.
 
     Per hold k: an error E_k ~ N(0, σ_k²) clipped to |E| ≤ 0.6 with σ_k = 0.1 + 0.3·sin²(1.5πk/K)
     (errors large and small, the drive level changing slowly), x_k ~ U(−1, 1); both applied with the
     chopping sign (−1)^k; e± = √(E²/4 + f_e²) ± E/2 + f₂ (the class-AB law), X^a/X^b = f_x +
-    max(±x, 0)/s_x. Z plays the common-mode feedback: Z_k = [term·D̄_k + 2β·(W_k − W_ref,k)]/z
-    (≥ f₂), D̄ the drive averaged over ±10 holds, W_k predicted by the cell law with ``gains``
-    (from the step fit), W_ref = 0.475 − 0.075·cos(2πk/K): W sweeps 0.4…0.55 and back, Z stays near
-    its steady value and moves slowly, so term_gain, z_gain and lam_offset are told apart.
+    max(±x, 0)/s_x. Z plays the common-mode feedback on the design law: Z_k = D̄_k + 2β·(W_k −
+    W_ref,k) (≥ f₂), D̄ the drive averaged over ±10 holds, W_k the ideal cell law's state, W_ref =
+    0.475 − 0.075·cos(2πk/K): W goes 0.4 → 0.55 → 0.4, and Z stays near its steady value, moving
+    slowly and not in step with the drive, so that term_gain and z_gain are told apart.
     """
     rng = np.random.default_rng(seed)
     iu, k = p.i_u_a, np.arange(holds)
@@ -272,11 +301,10 @@ def cell_stream(p: LearnerParams, holds: int, seed: int, gains: dict[str, float]
     drive = e_plus * x_a + e_minus * x_b
     mean = np.convolve(np.pad(drive, 10, mode="edge"), np.ones(21) / 21, mode="valid")
     w_ref = 0.475 - 0.075 * np.cos(2 * np.pi * k / holds)
-    rho, term, zg = gains["rate_scale"], gains["term_gain"], gains["z_gain"]
-    h, a = p.t_hold_s / p.tau_circuit_s, rho * (p.lam_circuit + gains["lam_offset"])
-    decay, phi = np.exp(-a * h), -np.expm1(-a * h) / a
+    h, lam = p.t_hold_s / p.tau_circuit_s, p.lam_circuit
+    phi = -np.expm1(-lam * h) / lam if lam > 0 else h  # ∫ e^{−λt} over a hold
     z, w = np.empty(holds), w_ref[0]
     for j in range(holds):
-        z[j] = max(f_2, (term * mean[j] + 2 * p.cm_gain * (w - w_ref[j])) / zg)
-        w = w * decay + rho * (term * drive[j] - zg * z[j]) * phi
+        z[j] = max(f_2, mean[j] + 2 * p.cm_gain * (w - w_ref[j]))
+        w = w * np.exp(-lam * h) + (drive[j] - z[j]) * phi
     return CellStream(CellStimulus(e_plus=e_plus, e_minus=e_minus, x_a=x_a, x_b=x_b, z=z), float(w_ref[0]))
