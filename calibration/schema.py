@@ -1,22 +1,28 @@
 """The calibration file: fitted behavioural parameters with provenance (versioned JSON).
 
 A :class:`Calibration` is what ``logdomain calibrate`` writes and what the fast numpy
-learner reads. Loading validates everything and names the field that is wrong:
+learners read. Loading validates everything and names the field that is wrong:
 unknown schema versions, missing or unknown fields, non-numbers, NaN/inf and values
 outside their physical range are rejected with :class:`CalibrationError`. The ranges of the
-block fields are those the behavioural model accepts (``logdomain.analog.AnalogModel``), so a
-file that loads also maps onto the model. Only regular files of at most
+block fields are those the behavioural models accept (``logdomain.analog.AnalogModel``; the
+learner's nominal gains: ``logdomain.learner_model.LearnerModel``), so a file that loads also maps
+onto the model. Files of an older schema version are refused with the command that regenerates them. Only regular files of at most
 :data:`MAX_FILE_BYTES` of UTF-8 JSON are read (no folders, FIFOs or devices; no binary data).
 
-Layout (``schema_version`` 1)::
+Layout (``schema_version`` 2)::
 
     {
-      "schema_version": 1,
+      "schema_version": 2,
       "provenance": {technology, corner, temp_c, ngspice_version, netlist_hashes, command, created},
       "devices": {"n": DeviceFit, "p": DeviceFit},
       "blocks": BlockFit,
       "mismatch": MismatchFit,
+      "learner": LearnerFit or null,
     }
+
+``learner`` (new in version 2) holds the nominal block gains of the transistor-level learner
+fitted by :mod:`calibration.learner_fit`; ``null`` marks a hand-made calibration without them
+(``logdomain calibrate`` always writes them).
 
 All values are SI: A, V, s, V·m (Pelgrom), dimensionless ratios otherwise.
 """
@@ -24,14 +30,16 @@ All values are SI: A, V, s, V·m (Pelgrom), dimensionless ratios otherwise.
 from __future__ import annotations
 
 import json
-import math
 import os
+import re
 import stat
 import tempfile
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field
 from importlib import resources
 from pathlib import Path
 from typing import Any
+
+from ._schema_checks import _OPEN_ENDS, _RANGES, CalibrationError, _number_map, _Validated  # noqa: F401 (re-exported)
 
 __all__ = [
     "SCHEMA_VERSION",
@@ -40,126 +48,17 @@ __all__ = [
     "DeviceFit",
     "BlockFit",
     "MismatchFit",
+    "LearnerFit",
+    "LEARNER_NOMINAL_RANGES",
     "Calibration",
     "load_calibration",
     "default_calibration_path",
     "load_default_calibration",
 ]
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 #: largest calibration file read, bytes (a real one is about 3 kB)
 MAX_FILE_BYTES = 2**20
-
-
-class CalibrationError(ValueError):
-    """A calibration file is unreadable, of an unknown version, or has a bad field (named)."""
-
-
-# (low, high) allowed for every numeric field, by dataclass name and field name
-_RANGES: dict[str, dict[str, tuple[float, float]]] = {
-    "Provenance": {"temp_c": (-55.0, 150.0)},
-    "DeviceFit": {
-        "i_spec_sq_a": (1e-10, 1e-3),
-        "n": (1.0, 3.0),
-        "vt0_v": (0.0, 1.5),
-        "sigma_dibl": (-0.2, 0.2),
-        "tcv_v_per_k": (-0.01, 0.01),
-        "bex": (-3.0, 0.5),
-        "rms_log_error": (0.0, 10.0),
-        "temp_nom_c": (-55.0, 150.0),
-    },
-    "BlockFit": {
-        "multiplier_gain": (0.1, 10.0),
-        "multiplier_offset_a": (-1e-6, 1e-6),
-        "multiplier_nonlinearity": (-1.0, 1.0),  # open: ν = ±1 makes the output ∝ P^0 or P^2
-        "multiplier_rms_error": (0.0, 1.0),
-        "multiplier_i_unit_a": (1e-13, 1e-5),
-        "i_unit_a": (1e-13, 1e-5),
-        "tau_s": (1e-12, 1e3),
-        "tau_rel_error": (-1.0, 1.0),  # open below: −1 is τ = 0
-        "lam_eff": (0.0, 100.0),
-        "lam_design": (1e-6, 100.0),
-        "leak_a": (0.0, 1e-6),
-        "update_asymmetry": (-1.0, 1.0),
-        "i_w_min_a": (0.0, 1e-3),
-        "i_w_max_a": (1e-15, 1e-3),
-        "noise_rel": (0.0, 1.0),
-        "cell_rms_error": (0.0, 1.0),
-    },
-    "MismatchFit": {
-        "a_vt_n_v_m": (0.0, 1e-6),
-        "a_vt_p_v_m": (0.0, 1e-6),
-        "device_w_m": (1e-7, 1e-3),
-        "device_l_m": (1e-7, 1e-3),
-        "gain_sigma": (0.0, 2.0),
-        "samples": (0, 1e7),
-    },
-}
-
-
-#: ends of a range in _RANGES that are excluded: (low excluded, high excluded)
-_OPEN_ENDS: dict[str, dict[str, tuple[bool, bool]]] = {
-    "BlockFit": {"multiplier_nonlinearity": (True, True), "tau_rel_error": (True, False)},
-}
-
-
-def _check_number(owner: str, name: str, value: Any) -> float:
-    label = f"{owner}.{name}"
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise CalibrationError(f"{label} must be a number, got {value!r}")
-    try:
-        number = float(value)
-    except OverflowError:  # an integer beyond the float range
-        raise CalibrationError(f"{label} must be finite, got an integer of {len(str(abs(value)))} digits") from None
-    if not math.isfinite(number):
-        raise CalibrationError(f"{label} must be finite, got {value!r}")
-    lo, hi = _RANGES.get(owner, {}).get(name, (-math.inf, math.inf))
-    lo_open, hi_open = _OPEN_ENDS.get(owner, {}).get(name, (False, False))
-    if not ((lo < number if lo_open else lo <= number) and (number < hi if hi_open else number <= hi)):
-        raise CalibrationError(f"{label} must be in {'(' if lo_open else '['}{lo:g}, {hi:g}{')' if hi_open else ']'}, "
-                               f"got {number:g}")  # fmt: skip
-    return number
-
-
-class _Validated:
-    """Dataclass mix-in: numeric fields checked against ``_RANGES`` on construction."""
-
-    def __post_init__(self) -> None:
-        owner = type(self).__name__
-        for f in fields(self):  # type: ignore[arg-type]
-            value = getattr(self, f.name)
-            if f.type in ("float", float):
-                object.__setattr__(self, f.name, _check_number(owner, f.name, value))
-            elif f.type in ("int", int):
-                number = _check_number(owner, f.name, value)
-                if number != int(number):
-                    raise CalibrationError(f"{owner}.{f.name} must be a whole number, got {value!r}")
-                object.__setattr__(self, f.name, int(number))
-            elif f.type in ("str", str) and not isinstance(value, str):
-                raise CalibrationError(f"{owner}.{f.name} must be a string, got {value!r}")
-
-    @classmethod
-    def from_dict(cls, data: Any, where: str):
-        if not isinstance(data, dict):
-            raise CalibrationError(f"{where} must be an object, got {type(data).__name__}")
-        names = [f.name for f in fields(cls)]  # type: ignore[arg-type]
-        missing = [n for n in names if n not in data and not _has_default(cls, n)]
-        if missing:
-            raise CalibrationError(f"{where} is missing field(s): {', '.join(missing)}")
-        unknown = sorted(set(data) - set(names))
-        if unknown:
-            raise CalibrationError(f"{where} has unknown field(s): {', '.join(unknown)}")
-        try:
-            return cls(**data)
-        except TypeError as exc:
-            raise CalibrationError(f"{where}: {exc}") from exc
-
-
-def _has_default(cls, name: str) -> bool:
-    from dataclasses import MISSING
-
-    f = next(f for f in fields(cls) if f.name == name)
-    return f.default is not MISSING or f.default_factory is not MISSING  # type: ignore[misc]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -257,6 +156,75 @@ class MismatchFit(_Validated):
     samples: int
 
 
+#: the learner's nominal gains and their allowed ranges (those of ``LearnerModel``'s checks)
+LEARNER_NOMINAL_RANGES: dict[str, tuple[float, float]] = {
+    **{k: (0.1, 10.0) for k in ("rate_scale", "term_gain", "z_gain", "fwd_gain", "target_gain", "err_gain_a",
+                                "err_gain_b", "e_plus_gain", "e_minus_gain", "ab_floor_gain")},
+    "lam_offset": (-1.0, 1.0),
+}  # fmt: skip
+#: largest rms residual accepted in ``LearnerFit.fit_rms`` / ``validation_rms`` (fractions or units of I_u)
+_RMS_MAX = 1.0
+
+
+@dataclass(frozen=True, kw_only=True)
+class LearnerFit(_Validated):
+    """Nominal block gains of the transistor-level learner (:mod:`calibration.learner_fit`).
+
+    ``design``: the :class:`netlists.spice_learner_circuit.LearnerParams` field values the benches
+    used (κ as measured on the output device), checked by constructing ``LearnerParams(**design)``;
+    ``nominal``: the fitted gains, exactly the keys of :data:`LEARNER_NOMINAL_RANGES` (units of I_u;
+    ``lam_offset`` in the cells' λ units; definitions in :mod:`calibration.learner_fit`);
+    ``eta_design``: the η the weight-cell bench ran at (its I_A, hence τ; equals ``design["eta"]``);
+    ``fit_rms`` / ``validation_rms``: rms residuals of each fit on its own data and on held-out
+    responses (relative for currents, units of I_u for the cell's W); ``diagnostics``: measured
+    values the model does not take (spreads, lags, checks); ``notes``: what is not modelled and why.
+    """
+
+    design: dict
+    nominal: dict
+    eta_design: float
+    fit_rms: dict
+    validation_rms: dict
+    diagnostics: dict = field(default_factory=dict)
+    notes: str = ""
+
+    def __post_init__(self) -> None:
+        from netlists import ParameterError
+        from netlists.spice_learner_circuit import LearnerParams
+
+        super().__post_init__()
+        owner = "LearnerFit"
+        if not isinstance(self.design, dict):
+            raise CalibrationError(f"{owner}.design must be an object, got {type(self.design).__name__}")
+        try:
+            params = LearnerParams(**self.design)
+        except (ParameterError, TypeError, ValueError) as exc:
+            raise CalibrationError(f"{owner}.design is not a valid LearnerParams: {exc}") from None
+        nominal = _number_map(owner, "nominal", self.nominal, LEARNER_NOMINAL_RANGES)
+        missing = sorted(set(LEARNER_NOMINAL_RANGES) - set(nominal))
+        unknown = sorted(set(nominal) - set(LEARNER_NOMINAL_RANGES))
+        if missing or unknown:
+            raise CalibrationError(f"{owner}.nominal must have exactly the keys {', '.join(LEARNER_NOMINAL_RANGES)}"
+                                   + (f"; missing {', '.join(missing)}" if missing else "")
+                                   + (f"; unknown {', '.join(unknown)}" if unknown else ""))  # fmt: skip
+        if self.eta_design != params.eta:
+            raise CalibrationError(f"{owner}.eta_design must equal design['eta'] ({params.eta:g}), got {self.eta_design:g}")
+        object.__setattr__(self, "nominal", {k: nominal[k] for k in LEARNER_NOMINAL_RANGES})
+        object.__setattr__(self, "fit_rms", _number_map(owner, "fit_rms", self.fit_rms, default=(0.0, _RMS_MAX)))
+        object.__setattr__(self, "validation_rms", _number_map(owner, "validation_rms", self.validation_rms, default=(0.0, _RMS_MAX)))
+        object.__setattr__(self, "diagnostics", _number_map(owner, "diagnostics", self.diagnostics))
+        if not isinstance(self.notes, str):
+            raise CalibrationError(f"{owner}.notes must be a string, got {self.notes!r}")
+
+    @property
+    def params(self):
+        """The design as :class:`netlists.spice_learner_circuit.LearnerParams`."""
+        from netlists.spice_learner_circuit import LearnerParams
+
+        return LearnerParams(**self.design)
+
+
+
 @dataclass(frozen=True, kw_only=True)
 class Calibration:
     """A validated calibration (see module docstring)."""
@@ -265,6 +233,7 @@ class Calibration:
     devices: dict[str, DeviceFit]
     blocks: BlockFit
     mismatch: MismatchFit
+    learner: LearnerFit | None = None
     schema_version: int = SCHEMA_VERSION
 
     def to_dict(self) -> dict[str, Any]:
@@ -274,6 +243,7 @@ class Calibration:
             "devices": {k: asdict(v) for k, v in sorted(self.devices.items())},
             "blocks": asdict(self.blocks),
             "mismatch": asdict(self.mismatch),
+            "learner": None if self.learner is None else asdict(self.learner),
         }
 
     def to_json(self) -> str:
@@ -302,11 +272,15 @@ class Calibration:
             raise CalibrationError("calibration is missing field(s): schema_version")
         if isinstance(version, bool) or not isinstance(version, int):
             raise CalibrationError(f"schema_version must be an integer, got {version!r}")
+        if version in _OLD_VERSIONS:
+            raise CalibrationError(f"schema_version {version} is an older calibration format ({_OLD_VERSIONS[version]}); "
+                                   f"this logdomain reads version {SCHEMA_VERSION}: regenerate the file with "
+                                   f"`{_regeneration_command(data)}`")  # fmt: skip
         if version != SCHEMA_VERSION:
             raise CalibrationError(
                 f"schema_version {version} is not supported (this logdomain reads version {SCHEMA_VERSION})"
             )
-        expected = {"schema_version", "provenance", "devices", "blocks", "mismatch"}
+        expected = {"schema_version", "provenance", "devices", "blocks", "mismatch", "learner"}
         missing = sorted(expected - set(data))
         if missing:
             raise CalibrationError(f"calibration is missing field(s): {', '.join(missing)}")
@@ -321,7 +295,22 @@ class Calibration:
             devices={k: DeviceFit.from_dict(v, f"devices.{k}") for k, v in devices.items()},
             blocks=BlockFit.from_dict(data["blocks"], "blocks"),
             mismatch=MismatchFit.from_dict(data["mismatch"], "mismatch"),
+            learner=None if data["learner"] is None else LearnerFit.from_dict(data["learner"], "learner"),
         )
+
+
+#: schema versions this logdomain recognises but no longer reads, and what they lack
+_OLD_VERSIONS = {1: "no block gains of the transistor-level learner"}
+_COMMAND = re.compile(r"logdomain calibrate( --?[a-z][a-z-]*(=[A-Za-z0-9_.:+-]+)?)+")
+
+
+def _regeneration_command(data: dict) -> str:
+    """The file's own ``logdomain calibrate …`` command if it records a plain one, else the generic form."""
+    provenance = data.get("provenance")
+    command = provenance.get("command") if isinstance(provenance, dict) else None
+    if isinstance(command, str) and len(command) <= 200 and _COMMAND.fullmatch(command):
+        return command
+    return "logdomain calibrate --tech TECH [--corner C] [--temp-c X] --out FILE.json"
 
 
 def _read_text(target: Path) -> str:

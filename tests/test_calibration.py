@@ -107,6 +107,41 @@ def test_shipped_calibration_loads_and_is_sky130_tt():
     assert cal.provenance.command.startswith("logdomain calibrate --tech=sky130")
     assert cal.mismatch.samples > 0 and 1e-9 < cal.mismatch.a_vt_n_v_m < 1e-8
     assert cal.blocks.multiplier_rms_error < 0.02 and cal.blocks.cell_rms_error < 0.02
+    learner = cal.learner  # the transistor-level learner's blocks, fitted in full mode at the learner's design
+    assert learner is not None and learner.params.temp_c == 27.0 and learner.eta_design == learner.params.eta
+    assert {f"learner_{b}" for b in ("forward", "error", "common_mode", "cell_step", "cell_stream")} <= set(cal.provenance.netlist_hashes)
+
+
+#: held-out rms the learner's block fits must reach on sky130 tt (measured: full / quick mode) —
+#: W of the cell in units of I_u (a weight half is 0.4–0.9 I_u in the streams), e± relative
+LEARNER_HELD_OUT_RMS = {
+    "cell_stream": 0.01,  # 0.0046 / 0.0061; with ideal gains 0.083 / 0.019
+    "cell_step": 0.005,  # 0.0011 / 0.0018
+    "error_path": 0.005,  # 0.0031 / 0.0024; with ideal gains 0.0081 / 0.0078
+}
+#: spread of the forward products' and targets' ratio around their gain over X ∈ [f, f + I_u],
+#: W ∈ [0.2, 0.8] I_u (measured 0.0075–0.0097; sky130's DIBL at the products' m3/m4)
+LEARNER_FORWARD_SPREAD = 0.02
+
+
+def _learner_fit_meets_its_limits(learner) -> None:
+    for name, limit in LEARNER_HELD_OUT_RMS.items():
+        assert learner.validation_rms[name] < limit, (name, learner.validation_rms[name])
+    # the fit helps: the cell law with ideal gains misses the held-out stream by 2x more or worse
+    assert learner.validation_rms["cell_stream"] < 0.5 * learner.diagnostics["cell_stream_rms_ideal_gains"]
+    assert learner.validation_rms["error_path"] < learner.diagnostics["error_path_rms_ideal_gains"]
+    assert max(learner.fit_rms["fwd_gain"], learner.fit_rms["target_gain"]) < LEARNER_FORWARD_SPREAD
+
+
+def test_shipped_learner_fit_reproduces_its_held_out_responses():
+    _learner_fit_meets_its_limits(load_default_calibration().learner)
+
+
+def test_sky130_quick_learner_fit_reproduces_held_out_responses(sky130_quick_run):
+    """The quick calibration fits the learner too (``make test`` runs it): same limits as the shipped fit."""
+    learner = sky130_quick_run.calibration.learner
+    _learner_fit_meets_its_limits(learner)
+    assert sky130_quick_run.learner.runtimes_s["cell"] > 0 and set(learner.nominal) >= {"term_gain", "lam_offset"}
 
 
 #: relative tolerance on regenerated floats: least-squares fits end where their stopping rule says,
