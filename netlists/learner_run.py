@@ -21,7 +21,7 @@ from .netlist import Analysis, Netlist, NetlistBuilder
 from .params import SimParams
 from .regions import RegionReport, check_regions
 from .runner import SimResult, Simulator, get_simulator
-from .spice_learner_circuit import LearnerParams, LearnerStimulus, cell_names, learner, state_nodes, stimulus
+from .spice_learner_circuit import LearnerParams, LearnerStimulus, cell_names, check_supported, learner, state_nodes, stimulus
 from .technologies.base import Technology, thermal_voltage_v
 
 __all__ = ["SpiceLearnerRun", "run_spice_learner", "run_spice_learner_dies", "output_device_curve", "prepare_learner"]
@@ -160,7 +160,6 @@ def _read(p: LearnerParams, st: LearnerStimulus, netlist: Netlist, result: SimRe
     checks = [(st.first_sample + max(1, round(f * k)) - 0.01) * p.t_hold_s for f in region_samples]
     regions = [check_regions(netlist, result, sim, index=min(int(np.searchsorted(time_s, t)), len(time_s) - 1)) for t in checks]
     run = SpiceLearnerRun(p, time_s, w_plus, w_minus, stream, probes, regions, checks, p.kappa, runtime_s, netlist, seed)
-    run._result = result  # noqa: SLF001 - debugging aid (TEMP)
     return run
 
 
@@ -183,6 +182,7 @@ def run_spice_learner(
     """
     sim = sim or (simulator.sim if simulator else SimParams())
     simulator = simulator or get_simulator()
+    check_supported(tech, params or LearnerParams.for_technology(tech.name))
     p, netlist = prepare_learner(tech, x, y, eta, lam, t_hold_s, params=params, sim=sim, simulator=simulator)
     result = simulator.run(netlist, sim)
     return _read(p, stimulus(p, x, y), netlist, result, sim, region_samples, getattr(tech, "seed", None), result.elapsed_s)
@@ -208,6 +208,7 @@ def run_spice_learner_dies(
         raise ParameterError(f"seeds must be a non-empty list of integers in [1, 2^31), got {seeds!r}")
     sim = sim or (simulator.sim if simulator else SimParams())
     simulator = simulator or get_simulator()
+    check_supported(tech, params or LearnerParams.for_technology(tech.name))
     p, netlist = prepare_learner(tech, x, y, eta, lam, t_hold_s, params=params, sim=sim, simulator=simulator)
     circuit = SweepCircuit(netlist.text(sim), init_commands=tuple(tech.init_commands()), model_files=tuple(tech.model_files()),
                            temp_c=sim.temp_c, timeout_s=sim.timeout_s)  # fmt: skip

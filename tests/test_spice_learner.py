@@ -13,6 +13,7 @@ import pytest
 from logdomain.spice_learner import compare_spice_dies, compare_spice_learner, learner_task, wrong_signs
 from netlists import ParameterError, SimParams, get_technology
 from netlists.spice_learner_circuit import LearnerParams, learner, probe_inputs, split_currents, state_nodes, stimulus
+from netlists.learner_run import run_spice_learner
 
 pytestmark = pytest.mark.spice
 
@@ -59,9 +60,13 @@ def test_stimulus_chops_the_stream_and_appends_the_probes():
 
 
 def test_generator_checks_shapes_and_starts_from_held_states():
-    tech = get_technology("ekv")
+    tech = get_technology("bsim")
     p = LearnerParams(dim=2)
     v0 = {n: 0.4 for n in state_nodes(2)}
+    with pytest.raises(ParameterError, match="not supported on ekv.*does not converge"):
+        run_spice_learner(get_technology("ekv"), np.zeros((3, 2)), np.zeros(3), 0.05, 1e-3, 20e-3)
+    uic = learner(get_technology("ekv"), p.replace(start="uic"), np.zeros((3, 2)), np.zeros(3), v0).text()
+    assert " uic" in uic and "pwl(0 0" in uic  # the experimenter's route: supply ramp, states at ic=
     with pytest.raises(ParameterError, match="shape"):
         learner(tech, p, np.zeros((3, 3)), np.zeros(3), v0)
     with pytest.raises(ParameterError, match="v_c0_v"):
