@@ -4,9 +4,9 @@ A :class:`Calibration` is what ``logdomain calibrate`` writes and what the fast 
 learners read. Loading validates everything and names the field that is wrong:
 unknown schema versions, missing or unknown fields, non-numbers, NaN/inf and values
 outside their physical range are rejected with :class:`CalibrationError`. The ranges of the
-block fields are those the behavioural models accept (``logdomain.analog.AnalogModel``; the
-learner's nominal gains: ``logdomain.learner_model.LearnerModel``), so a file that loads also maps
-onto the model. Files of an older schema version are refused with the command that regenerates them. Only regular files of at most
+learner's nominal gains are those the behavioural model accepts (``logdomain.learner_model.
+LearnerModel``), so a file that loads also maps onto the model; ``blocks`` characterises the
+stand-alone primitives (multiplier, weight cell) for reports and does not feed the model. Files of an older schema version are refused with the command that regenerates them. Only regular files of at most
 :data:`MAX_FILE_BYTES` of UTF-8 JSON are read (no folders, FIFOs or devices; no binary data).
 
 Layout (``schema_version`` 2)::

@@ -24,7 +24,7 @@ from .tasks import Task
 
 __all__ = ["MAX_UPDATES", "MAX_INTEGRATION_STEPS", "MAX_DIE_WEIGHTS", "MAX_SPICE_SAMPLES", "data_option",
            "check_learnable", "check_evaluation_rows", "check_work", "check_spice_samples",
-           "check_ideal_converged", "check_predictions_vary"]  # fmt: skip
+           "check_ideal_converged", "check_predictions_vary", "check_model_range"]  # fmt: skip
 
 #: most updates of one training run, ``epochs × training rows`` (about 5 s of the ideal learner)
 MAX_UPDATES = 1_000_000
@@ -120,3 +120,14 @@ def check_predictions_vary(w_ideal: NDArray, task: Task, source: str) -> None:
         raise UsageError(f"{source}: the ideal learner predicts the same value ({float(pred[0]):g}) for every "
                          f"{where} row, so nmse_vs_ideal (normalised by their spread) is undefined; are the "
                          "features all zero or constant?")  # fmt: skip
+
+
+def check_model_range(eta: float, lam: float) -> None:
+    """``--eta`` and ``--lam`` within what the behavioural learner model integrates
+    (:data:`logdomain.learner_sim.ETA_MAX`, :data:`~logdomain.learner_sim.LAM_MAX`)."""
+    from .learner_sim import ETA_MAX, LAM_MAX
+
+    if not 0 < eta <= ETA_MAX:
+        raise UsageError(f"--eta {eta:g}: the analog learner model takes η = T_s/τ in (0, {ETA_MAX:g}]")
+    if not 0 <= lam <= LAM_MAX:
+        raise UsageError(f"--lam {lam:g}: the analog learner model takes λ in [0, {LAM_MAX:g}]")

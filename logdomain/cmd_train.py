@@ -19,7 +19,7 @@ import numpy as np
 
 from ._limits import add_timeout_options
 from ._train_checks import (MAX_UPDATES, check_evaluation_rows, check_ideal_converged, check_learnable,
-                            check_predictions_vary, check_spice_samples, check_work, data_option)
+                            check_model_range, check_predictions_vary, check_spice_samples, check_work, data_option)
 from ._validate import MAX_CALIBRATION_BYTES, check_csv_file, check_input_file, check_output_folder
 from .tasks import TASK_NAMES, Task, get_task, load_csv
 
@@ -185,6 +185,10 @@ def _train_spice(args: argparse.Namespace, task) -> dict[str, Any]:
     from .errors import UsageError
     from .spice_learner import compare_spice_learner
 
+    from netlists.spice_learner_circuit import LearnerParams
+
+    if args.tech in LearnerParams.UNSUPPORTED:
+        raise UsageError(f"--tech {args.tech}: {LearnerParams.UNSUPPORTED[args.tech]}")
     if task.n_features > MAX_DIM:
         raise UsageError(f"--model spice: the learner has at most {MAX_DIM} inputs; task {task.name!r} has {task.n_features}")
     if not len(task.y_test):
@@ -202,7 +206,7 @@ def _train_spice(args: argparse.Namespace, task) -> dict[str, Any]:
         "epochs": args.epochs, "n_train": int(len(y)), "n_test": int(len(task.y_test)),
         "weights": [float(v) for v in r.weights], "train_mse": _mse(x, y, r.weights),
         "test_mse": _mse(task.x_test, task.y_test, r.weights),
-        "nmse_vs_ideal": r.nmse_vs_ideal, "weight_nmse": r.weight_nmse, "runtime_s": r.runtime_s,
+        "nmse_vs_ideal": r.nmse_vs_ideal, "weight_nmse": r.weight_nmse, "runtime_s": r.run.runtime_s,
         "tech": r.run.netlist.technology.label, "regions_ok": r.run.regions_ok,
     }  # fmt: skip
 
@@ -221,6 +225,8 @@ def cmd_train(args: argparse.Namespace) -> dict[str, Any]:
         return _train_spice(args, task)
     analog = args.model == "analog"
     check_work(task, epochs=args.epochs, dies=args.dies, substeps=args.substeps, analog=analog)
+    if analog:
+        check_model_range(args.eta, args.lam)
     if args.model != "ideal":  # these report nmse_vs_ideal
         check_evaluation_rows(task, source)
     cal = _calibration(args) if analog else None
@@ -298,6 +304,7 @@ def cmd_compare(args: argparse.Namespace) -> dict[str, Any]:
         settings.update(dies=min(args.dies, 4), epochs=min(args.epochs, 2), substeps=min(args.substeps, 2),
                         bits_grid=(4, 8, 12), eta_grid=(0.02, 0.1), lam_grid=(0.0, 1e-2), curve_points=20)  # fmt: skip
     check_work(task, epochs=settings["epochs"], dies=settings["dies"], substeps=settings["substeps"], analog=True)
+    check_model_range(args.eta, args.lam)
     config = CompareConfig(**settings)
     model = _analog_model(cal)
     with np.errstate(over="ignore", invalid="ignore"):  # a divergent run is detected and named below
@@ -348,6 +355,8 @@ def _compare_spice(args: argparse.Namespace) -> dict[str, Any]:
                          f"and pass --calibration F.json")  # fmt: skip
     if args.mismatch and args.tech != "sky130":
         raise UsageError(f"--mismatch needs --tech sky130 (the only technology with mismatch models), got --tech {args.tech}")
+    if args.tech in LearnerParams.UNSUPPORTED:
+        raise UsageError(f"--tech {args.tech}: {LearnerParams.UNSUPPORTED[args.tech]}")
     try:
         model = LearnerModel.from_calibration(cal)
     except ValueError as exc:

@@ -17,10 +17,14 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from . import _learner_kernel as kernel
-from .analog import quantize
 from .learner_model import LearnerDies, LearnerModel
 
-__all__ = ["LearnerRun", "sgdr_learner", "readout", "KERNEL_MIN_WORK"]
+__all__ = ["LearnerRun", "sgdr_learner", "readout", "quantize", "KERNEL_MIN_WORK", "ETA_MAX", "LAM_MAX"]
+
+#: largest η = T_s/τ the model integrates (a hold of 10 τ: the cells have long settled)
+ETA_MAX = 10.0
+#: largest λ the model takes (the weight decays in τ/100: nothing is learned beyond)
+LAM_MAX = 100.0
 
 FloatArray = NDArray[np.float64]
 
@@ -62,6 +66,26 @@ class LearnerRun:
         return (self.offset[:, None] + self.slopes_pos @ np.maximum(xa, 0.0).T
                 + self.slopes_neg @ np.minimum(xa, 0.0).T)  # fmt: skip
 
+
+
+def quantize(value: ArrayLike, bits: int | None, *, clip: bool = True) -> FloatArray:
+    """Mid-tread quantizer over [−1, 1] with step ``2^(1−bits)`` (None: no change).
+
+    Parameters
+    ----------
+    value : array_like
+        Dimensionless signal values (currents in units of I_u).
+    bits : int or None
+        Resolution in bits.
+    clip : bool, default True
+        Saturate at ±1 (converters do; weight read-out uses ``clip=False``).
+    """
+    arr = np.asarray(value, dtype=np.float64)
+    if bits is None:
+        return arr.copy()
+    step = 2.0 ** (1 - bits)
+    out = np.round(arr / step) * step
+    return np.clip(out, -1.0, 1.0) if clip else out
 
 def readout(model: LearnerModel, gains: LearnerDies, W: FloatArray) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray]:
     """(effective weights, slopes for x > 0, slopes for x < 0, offset) of states W (..., dies, D, 2)."""
@@ -112,9 +136,9 @@ def sgdr_learner(x: ArrayLike, y: ArrayLike, model: LearnerModel, eta: float, la
         raise ValueError(f"x must have shape (K, D) and y shape (K,), got {xa.shape} and {ya.shape}")
     if not (np.all(np.isfinite(xa)) and np.all(np.isfinite(ya))):
         raise ValueError("x and y must contain only finite values (found nan or inf)")
-    for name, value, ok in (("eta", eta, lambda v: 0 < v <= 10), ("lam", lam, lambda v: 0 <= v <= 100)):
+    for name, value, ok in (("eta", eta, lambda v: 0 < v <= ETA_MAX), ("lam", lam, lambda v: 0 <= v <= LAM_MAX)):
         if isinstance(value, bool) or not isinstance(value, (int, float, np.floating)) or not np.isfinite(value) or not ok(value):
-            raise ValueError(f"{name} must be a finite number in {'(0, 10]' if name == 'eta' else '[0, 100]'}, got {value!r}")
+            raise ValueError(f"{name} must be a finite number in {f'(0, {ETA_MAX:g}]' if name == 'eta' else f'[0, {LAM_MAX:g}]'}, got {value!r}")
     n_epochs, n_dies, n_sub = _int("epochs", epochs, 1), _int("dies", dies, 1), _int("substeps", substeps, 1)
     every = None if record_every is None else _int("record_every", record_every, 1)
     if backend not in ("auto", "numpy", "numba"):

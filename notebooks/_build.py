@@ -460,9 +460,11 @@ print(f"nmse_vs_ideal median {100 * s['nmse_vs_ideal']:.3g} % (10–90 % {100 * 
 print(f"ideal gap to the ridge optimum {100 * s['ideal_gap']:+.3g} %, converged: {s['ideal_converged']}")
 print("verdict:", s["verdict"])"""),
     ("code", """\
-fig = plots.learning_curves(result)"""),
+fig = plots.learning_curves(result)
+fig"""),
     ("code", """\
 fig = plots.error_budget(result)
+display(fig)
 for row in result.budget:
     med = "" if row.get("median") is None else f"{100 * row['median']:8.3g} %"
     print(f"{row['name']:38s} {med:>10s}   excess {100 * row['excess']:+.3g}" if row.get("excess") is not None else f"{row['name']:38s} {med:>10s}")"""),
@@ -490,9 +492,11 @@ nmse_well = nmse_vs_ideal(pred, np.broadcast_to(well.x_test @ w_well, pred.shape
 print(f"well-conditioned task (condition number {eig_well[-1] / eig_well[0]:.3g}): nmse_vs_ideal median "
       f"{100 * np.median(nmse_well):.3g} % against {100 * s['nmse_vs_ideal']:.3g} % on diabetes")"""),
     ("code", """\
-fig = plots.bits_sweep(result)"""),
+fig = plots.bits_sweep(result)
+fig"""),
     ("code", """\
-fig = plots.eta_lam_heatmap(result)"""),
+fig = plots.eta_lam_heatmap(result)
+fig"""),
     ("md", "## Checks on the data behind the figures"),
     ("code", """\
 c = result.curves
@@ -576,6 +580,19 @@ ax2.set(xlabel="t/τ", ylabel="W⁺ + W⁻ (pA)", title="common mode held by its
 ax2.legend(fontsize=8)
 for ax in (ax1, ax2):
     ax.grid(True, alpha=0.3)
+fig.tight_layout()"""),
+    ("code", """\
+fig, ax = plt.subplots(figsize=(6.4, 3.8))
+k = np.arange(len(d["spice_dies"]))
+ax.bar(k - 0.2, 100 * np.asarray(d["spice_dies"]), 0.4, label="SPICE (PDK mismatch die)")
+ax.bar(k + 0.2, 100 * np.asarray(d["behavioural_dies"]), 0.4, label="behavioural model (its own die)")
+many = d["behavioural_many"]
+ax.axhline(100 * many["median"], color="k", ls="--", lw=1, label=f"model median over {many['dies']} dies")
+ax.axhline(100 * many["p90"], color="k", ls=":", lw=1, label="model p90")
+ax.set(xticks=k, xticklabels=[f"die {i + 1}" for i in k], ylabel="nmse_vs_ideal (%)",
+       title=f"mismatch dies at t/τ = {d['t_over_tau']:g}")
+ax.legend(fontsize=8)
+ax.grid(True, axis="y", alpha=0.3)
 fig.tight_layout()"""),
     ("md", "## Checks on the data behind the figures"),
     ("code", """\

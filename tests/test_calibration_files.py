@@ -1,8 +1,9 @@
 """Calibration files the loader must refuse, and the schema's agreement with the behavioural model.
 
-Agreement: every calibration the schema accepts maps onto an :class:`~logdomain.analog.AnalogModel`
-(``from_calibration`` raises nothing), checked at both ends of every block field's range and at
-the extremes of the ratios the model uses; values just past an end are refused by the schema.
+Agreement: every calibration the schema accepts maps onto a :class:`~logdomain.learner_model.LearnerModel`
+(``from_calibration`` raises nothing), checked at both ends of every fitted learner gain's range;
+values just past an end are refused by the schema. The primitive blocks' fields (``blocks``:
+the stand-alone multiplier and weight cell) are checked at their range ends by the schema alone.
 """
 
 from __future__ import annotations
@@ -14,9 +15,9 @@ import stat
 
 import pytest
 
-from calibration.schema import (_OPEN_ENDS, _RANGES, MAX_FILE_BYTES, BlockFit, Calibration, CalibrationError,
-                                default_calibration_path, load_calibration)
-from logdomain.analog import AnalogModel
+from calibration.schema import (_OPEN_ENDS, _RANGES, LEARNER_NOMINAL_RANGES, MAX_FILE_BYTES, Calibration,
+                                CalibrationError, default_calibration_path, load_calibration)
+from logdomain.learner_model import NOMINAL_FIELDS, LearnerModel
 
 # -- agreement of the schema's ranges with the model's checks -------------------------------------
 
@@ -25,7 +26,7 @@ def _good() -> dict:
     return json.loads(default_calibration_path().read_text())
 
 
-def _edges():
+def _block_edges():
     """(field, value, accepted by the schema) at and just past each end of each BlockFit range."""
     for name, (lo, hi) in _RANGES["BlockFit"].items():
         lo_open, hi_open = _OPEN_ENDS.get("BlockFit", {}).get(name, (False, False))
@@ -53,30 +54,39 @@ def _with(blocks: dict) -> dict:
     return data
 
 
-@pytest.mark.parametrize("name, value, accepted", list(_edges()), ids=lambda v: f"{v}" if isinstance(v, str) else None)
-def test_schema_range_ends(name, value, accepted):
+@pytest.mark.parametrize("name, value, accepted", list(_block_edges()), ids=lambda v: f"{v}" if isinstance(v, str) else None)
+def test_schema_block_range_ends(name, value, accepted):
     data = _with({name: value})
     if not accepted:
         with pytest.raises(CalibrationError, match=f"BlockFit.{name}"):
             Calibration.from_dict(data)
         return
-    model = AnalogModel.from_calibration(Calibration.from_dict(data))  # a loadable file maps onto the model
-    assert all(math.isfinite(getattr(model, f)) for f in ("multiplier_gain", "offset", "tau_scale", "lam_scale"))
+    Calibration.from_dict(data)
+    LearnerModel.from_calibration(Calibration.from_dict(data))  # the primitive blocks do not feed the model
 
 
-@pytest.mark.parametrize("blocks", [
-    # the model's ratios at their extremes: offset/I_u = ±1, w_max = I_w,max/I_u tiny or huge, λ ratio huge
-    {"multiplier_offset_a": 1e-6, "multiplier_i_unit_a": 1e-6},
-    {"multiplier_offset_a": -1e-13, "multiplier_i_unit_a": 1e-13},
-    {"i_w_max_a": 1e-15, "i_w_min_a": 0.0, "i_unit_a": 1e-5},
-    {"i_w_max_a": 1e-3, "i_unit_a": 1e-13},
-    {"lam_eff": 100.0, "lam_design": 1e-6},
-    {"lam_eff": 0.0},
-    {"tau_rel_error": math.nextafter(-1.0, 0.0)},
-    {"update_asymmetry": -1.0}, {"update_asymmetry": 1.0},
-])  # fmt: skip
-def test_schema_valid_extremes_map_onto_the_model(blocks):
-    AnalogModel.from_calibration(Calibration.from_dict(_with(blocks)))
+def test_schema_and_model_know_the_same_gains():
+    assert set(LEARNER_NOMINAL_RANGES) == set(NOMINAL_FIELDS)
+
+
+def _nominal_edges():
+    for name, (lo, hi) in LEARNER_NOMINAL_RANGES.items():
+        yield name, lo, True
+        yield name, hi, True
+        yield name, math.nextafter(lo, -math.inf), False
+        yield name, math.nextafter(hi, math.inf), False
+
+
+@pytest.mark.parametrize("name, value, accepted", list(_nominal_edges()), ids=lambda v: f"{v}" if isinstance(v, str) else None)
+def test_learner_gain_range_ends_agree_with_the_model(name, value, accepted):
+    data = _good()
+    data["learner"]["nominal"][name] = value
+    if not accepted:
+        with pytest.raises(CalibrationError, match=name):
+            Calibration.from_dict(data)
+        return
+    model = LearnerModel.from_calibration(Calibration.from_dict(data))  # a loadable file maps onto the model
+    assert model.nominal[name] == value
 
 
 @pytest.mark.parametrize("blocks, message", [
@@ -92,18 +102,6 @@ def test_physically_impossible_blocks_are_refused(blocks, message):
     data["blocks"].update(blocks)
     with pytest.raises(CalibrationError, match=message):
         Calibration.from_dict(data)
-    if "i_w_min_a" not in blocks:  # the model refuses these too: the schema now says so when loading
-        with pytest.raises(ValueError):
-            AnalogModel.from_calibration(_unchecked(_good()["blocks"] | blocks))
-
-
-def _unchecked(blocks: dict) -> Calibration:
-    """A Calibration whose BlockFit skipped validation (what a schema without the check would pass on)."""
-    fit = object.__new__(BlockFit)
-    for key, value in blocks.items():
-        object.__setattr__(fit, key, float(value))
-    good = Calibration.from_dict(_good())
-    return Calibration(provenance=good.provenance, devices=good.devices, blocks=fit, mismatch=good.mismatch)
 
 
 # -- files that are not calibration files ---------------------------------------------------------

@@ -345,7 +345,8 @@ case("time limits", "sweep --point-timeout 0.01", ("sweep", "nmos", "--tech", "s
      "--point-timeout", "0.01", "--no-cache", "--quiet", "--workers", "1", "--out", "{w}/g.npz"), (0, 1),
      outputs=("g.npz", "g.json"))  # fmt: skip
 case("time limits", "simulate --point-timeout 0.01", ("simulate", "nmos", "--tech", "sky130", "--point-timeout", "0.01"), (1,))
-case("time limits", "simulate learner --timeout 2", ("simulate", "learner", "--tech", "ekv", "--timeout", "2"), (1,))
+case("time limits", "simulate learner --timeout 2", ("simulate", "learner", "--tech", "bsim", "--timeout", "2"), (1,))
+case("bad values", "simulate learner on ekv (unsupported)", ("simulate", "learner", "--tech", "ekv"), (2,))
 #: a sweep that takes tens of seconds (70 010 uncached points)
 LONG_SWEEP = ("sweep", "nmos", "--tech", "sky130", "--sweep", "vgs_v=0.1:0.8:0.0001", "--sweep", "w_m=1u:10u:1u",
               "--no-cache", "--quiet")  # fmt: skip

@@ -46,7 +46,7 @@ def test_time_limits_are_validated(option, value, capsys, tmp_path, monkeypatch)
 def test_run_timeout_stops_the_command_and_the_simulator_recovers(capsys, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     started = time.monotonic()
-    code = main(["simulate", "learner", "--tech", "ekv", "--timeout", "1", "--plot", str(tmp_path / "w.png")])
+    code = main(["simulate", "learner", "--tech", "bsim", "--timeout", "1", "--plot", str(tmp_path / "w.png")])
     elapsed = time.monotonic() - started
     err = capsys.readouterr().err.strip().splitlines()
     assert code == 1 and err[-1].startswith("logdomain: error: --timeout: the command did not finish within 1 s")

@@ -17,7 +17,7 @@ from logdomain.ideal import sgdr_continuous_zoh
 from logdomain.tasks import load_csv, synthetic_regression
 from netlists.spice_learner_circuit import LearnerParams
 
-from test_analog import plausible_calibration  # tests/ is on sys.path (rootdir-relative imports)
+from calibration.schema import default_calibration_path, load_calibration
 
 
 def reference_sgdr(x, y, eta, lam, epochs):
@@ -43,7 +43,8 @@ def csv_file(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def cal_file(tmp_path_factory):
-    return plausible_calibration().save(tmp_path_factory.mktemp("cal") / "cal.json")
+    """The shipped calibration, written elsewhere (the --calibration path is read, not the default)."""
+    return load_calibration(default_calibration_path()).save(tmp_path_factory.mktemp("cal") / "cal.json")
 
 
 def run_json(capsys, *argv):

@@ -1,69 +1,90 @@
-"""``AnalogModel.from_calibration``: every model field pinned to the calibration field it comes from.
+"""``LearnerModel.from_calibration``: every model field pinned to the calibration field it comes from.
 
-Each input value is distinct and most carry a sign, so a swapped field, a dropped division by the
-right unit current or a flipped sign (e.g. of the up/down asymmetry) changes a number here.
+The shipped calibration is edited so that each source value is distinct (and the design departs from
+the defaults), so a swapped field, a dropped division by I_u or a missed key changes a number here.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import json
 
 import pytest
 
-from calibration.schema import BlockFit, Calibration, DeviceFit, MismatchFit, Provenance
-from logdomain.analog import AnalogModel
+from calibration.schema import Calibration, default_calibration_path
+from logdomain.learner_model import NOMINAL_FIELDS, LearnerModel
+from netlists.spice_learner_circuit import SIZE_GROUPS
 
-BLOCKS = dict(
-    multiplier_gain=1.07, multiplier_offset_a=-3e-12, multiplier_nonlinearity=-0.031, multiplier_rms_error=0.011,
-    multiplier_i_unit_a=1.5e-9, i_unit_a=0.8e-9, tau_s=2e-3, tau_rel_error=-0.06, lam_eff=0.012, lam_design=0.008,
-    leak_a=4e-13, update_asymmetry=-0.027, i_w_min_a=1e-12, i_w_max_a=2.4e-9, noise_rel=0.013, cell_rms_error=0.012,
-)
-GAIN_SIGMA = 0.041
-
-
-def _calibration(**blocks: float) -> Calibration:
-    dev = DeviceFit(i_spec_sq_a=2e-7, n=1.3, vt0_v=0.45, sigma_dibl=0.02, tcv_v_per_k=1e-3, bex=-1.5, rms_log_error=0.02)
-    return Calibration(
-        provenance=Provenance(technology="sky130", corner="tt", temp_c=27.0, ngspice_version="39", command="test",
-                              created="2026-01-01"),
-        devices={"n": dev, "p": dev}, blocks=BlockFit(**{**BLOCKS, **blocks}),
-        mismatch=MismatchFit(a_vt_n_v_m=5e-9, a_vt_p_v_m=6e-9, device_w_m=4e-6, device_l_m=4e-6,
-                             gain_sigma=GAIN_SIGMA, samples=100),
-    )  # fmt: skip
+I_U = 1.2e-10
+DESIGN = dict(i_u_a=I_U, i_floor_a=1.3e-11, i_err_floor_a=2.5e-12, i_err_min_a=5.5e-12, i_cm_a=8.5e-11, cm_gain=0.45,
+              i_w0_a=4.5e-11, x_scale=0.9, w_scale=2.5, chop="off", temp_c=31.0, w_e_m=18e-6, l_e_m=7e-6,
+              w_zc_m=3e-6, l_zc_m=5e-6)  # fmt: skip
+NOMINAL = {key: 1.0 + 0.01 * (k + 1) for k, key in enumerate(sorted(NOMINAL_FIELDS)) if key != "lam_offset"} | {"lam_offset": -0.004}
+A_VT = {"n": 4.1e-9, "p": 5.7e-9}
+SLOPE = {"n": 1.41, "p": 1.29}
 
 
-#: model field → its value from BLOCKS / GAIN_SIGMA (module docstring of logdomain.analog)
+def _calibration() -> Calibration:
+    data = json.loads(default_calibration_path().read_text())
+    data["learner"]["design"].update(DESIGN)
+    data["learner"]["nominal"].update(NOMINAL)
+    data["mismatch"].update(a_vt_n_v_m=A_VT["n"], a_vt_p_v_m=A_VT["p"])
+    for pol in ("n", "p"):
+        data["devices"][pol]["n"] = SLOPE[pol]
+    return Calibration.from_dict(data)
+
+
+#: model field → the value it must take from the edited calibration
 EXPECTED = {
-    "multiplier_gain": 1.07,
-    "offset": -3e-12 / 1.5e-9,  # by the multiplier's unit current, not the cell's
-    "nonlinearity": -0.031,
-    "tau_scale": 1.0 - 0.06,
-    "lam_scale": 0.012 / 0.008,
-    "leak": 0.0,  # the cell leak cancels in w = w⁺ − w⁻: deliberately not mapped
-    "asymmetry": -0.027,  # same sign: (r_up − r_down)/(r_up + r_down) > 0 means faster increases
-    "w_max": 2.4e-9 / 0.8e-9,  # by the cell's unit current
-    "gain_sigma": GAIN_SIGMA,
-    "noise_rel": 0.013,
+    "x_floor": 1.3e-11 / I_U,
+    "err_floor": 2.5e-12 / I_U,
+    "err_min": 5.5e-12 / I_U,
+    "cm_set": 8.5e-11 / I_U,
+    "cm_gain": 0.45,
+    "w_init": 4.5e-11 / I_U,
+    "x_scale": 0.9,
+    "w_scale": 2.5,
+    "chop": False,
+    "temp_c": 31.0,
     "bits": 9,
 }
 
 
+@pytest.fixture(scope="module")
+def model() -> LearnerModel:
+    return LearnerModel.from_calibration(_calibration(), bits=9)
+
+
 def test_every_field_of_the_model_is_pinned():
-    assert sorted(EXPECTED) == sorted(f.name for f in dataclasses.fields(AnalogModel))
+    pinned = set(EXPECTED) | {"nominal", "sizes_m", "a_vt_v_m", "slope_factor", "mismatch_groups"}
+    assert pinned == {f.name for f in dataclasses.fields(LearnerModel)}
 
 
 @pytest.mark.parametrize("name", sorted(EXPECTED))
-def test_field_mapping(name):
-    model = AnalogModel.from_calibration(_calibration(), bits=9)
+def test_design_field_mapping(model, name):
     assert getattr(model, name) == pytest.approx(EXPECTED[name], rel=1e-12, abs=0), name
 
 
-@pytest.mark.parametrize("asymmetry", [-0.2, 0.0, 0.35])
-def test_asymmetry_keeps_its_sign(asymmetry):
-    assert AnalogModel.from_calibration(_calibration(update_asymmetry=asymmetry)).asymmetry == asymmetry
+@pytest.mark.parametrize("key", sorted(NOMINAL))
+def test_every_fitted_gain_reaches_the_model(model, key):
+    assert model.nominal[key] == pytest.approx(NOMINAL[key], rel=1e-12), key
 
 
-def test_lam_design_override_and_default_bits():
-    model = AnalogModel.from_calibration(_calibration(), lam_design=0.004)
-    assert model.lam_scale == pytest.approx(0.012 / 0.004, rel=1e-12)
-    assert model.bits is None
+def test_mismatch_and_slope_factor_per_polarity(model):
+    assert dict(model.a_vt_v_m) == pytest.approx(A_VT, rel=1e-12)
+    assert dict(model.slope_factor) == pytest.approx(SLOPE, rel=1e-12)
+    assert model.mismatch_groups is None and model.mismatch_on  # every group, as the PDK has it
+
+
+def test_sizes_come_from_the_design(model):
+    assert set(SIZE_GROUPS) <= set(model.sizes_m)
+    assert model.sizes_m["e"] == pytest.approx((18e-6, 7e-6))
+    # the CM copy scales by β: its device is (W_zc/β, L_zc)
+    assert model.sizes_m["zcd"] == pytest.approx((3e-6 / 0.45, 5e-6))
+
+
+def test_default_bits_and_schema_one_refused():
+    assert LearnerModel.from_calibration(_calibration()).bits is None
+    old = dataclasses.replace(_calibration(), learner=None)
+    with pytest.raises(ValueError, match="no learner section.*logdomain calibrate"):
+        LearnerModel.from_calibration(old)
