@@ -83,6 +83,7 @@ def render_markdown(summary: dict[str, Any]) -> str:
         med = _pct(row["median"]) if row.get("median") is not None else "—"
         exc = "—" if row.get("excess") is None else f"{100 * row['excess']:+.3g}"
         lines.append(f"| {row['name']} | {med} | {exc} |")
+    lines += ["", _dominant(s["error_budget"])]
     m = s["model"]
     lines += ["", "## Learner model", "", "| parameter | value |", "|---|---|"]
     lines += [f"| {k} | {_num(v) if isinstance(v, float) else v} |" for k, v in m.items() if not isinstance(v, dict)]
@@ -93,6 +94,22 @@ def render_markdown(summary: dict[str, Any]) -> str:
     lines += ["", "## Figures", ""]
     lines += [f"![{name[:-4]}]({name})" for name in FIGURES]
     return "\n".join(lines) + "\n"
+
+
+def _dominant(budget: list[dict]) -> str:
+    """One sentence naming the largest single non-ideality of the budget, and the interaction when it
+    is larger still."""
+    singles = [r for r in budget if r.get("kind") == "row" and r.get("excess") is not None and r["name"] != "all"]
+    if not singles:
+        return "No non-ideality is on."
+    top = max(singles, key=lambda r: r["excess"])
+    inter = next((r for r in budget if r.get("kind") == "interaction"), None)
+    text = f"Dominant single cause: **{top['name']}** (+{100 * top['excess']:.3g} points alone)."
+    if inter is not None and inter.get("excess") is not None and inter["excess"] > top["excess"]:
+        text += (f" The interaction of the non-idealities (+{100 * inter['excess']:.3g} points) is larger: they add "
+                 "up along the same weak directions of the loss, so no single fix closes the gap "
+                 "(`python benchmarks/study_design.py` measures design changes).")
+    return text
 
 
 def write_report(result: CompareResult, out_dir: str | os.PathLike) -> Path:

@@ -181,3 +181,17 @@ def test_convergence_and_verdict_are_gated():
     assert not convergence(task, 0.0 * w_ridge, 1e-3)[1]
     assert "not converged" in verdict(0.001, gap, converged) and "0.87" in verdict(0.001, gap, converged)
     assert "within" in verdict(0.005, 0.0, True) and "above" in verdict(0.02, 0.0, True)
+
+
+def test_report_names_the_dominant_cause():
+    from logdomain.report import _dominant
+
+    budget = [{"name": "continuous time (no non-ideality)", "kind": "row", "median": 1e-4},
+              {"name": "mismatch: a", "kind": "row", "median": 0.02, "excess": 0.02},
+              {"name": "mismatch: b", "kind": "row", "median": 0.05, "excess": 0.05},
+              {"name": "interaction (all − baseline − sum)", "kind": "interaction", "median": None, "excess": 0.01},
+              {"name": "all", "kind": "row", "median": 0.08, "excess": 0.08}]  # fmt: skip
+    text = _dominant(budget)
+    assert "**mismatch: b** (+5 points alone)" in text and "interaction" not in text
+    budget[3]["excess"] = 0.3
+    assert "interaction of the non-idealities (+30 points) is larger" in _dominant(budget)

@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[1]
 README = (ROOT / "README.md").read_text()
 
@@ -38,7 +40,13 @@ def test_make_demo_writes_the_report():
     proc = subprocess.run(["make", "demo"], capture_output=True, text=True, timeout=900, cwd=ROOT)
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
     summary = json.loads((ROOT / "report" / "summary.json").read_text())
-    assert 0 <= summary["nmse_vs_ideal"] < 1
+    assert 0 <= summary["nmse_vs_ideal"]
+    # the README's headline is what the demo measures, within ±10 % (the dies are seeded, so a change
+    # of the model, the calibration or the task moves it; float rounding on another machine does not)
+    row = next(line for line in README.splitlines() if line.startswith("| **analog vs ideal, diabetes"))
+    headline = float(re.search(r"nmse_vs_ideal median ([0-9.]+) %", row).group(1)) / 100
+    assert summary["nmse_vs_ideal"] == pytest.approx(headline, rel=0.10), row
+    assert (f"ideal converged: {'yes' if summary['ideal_converged'] else 'no'}") in row
     report = (ROOT / "report" / "report.md").read_text()
     assert report.startswith("# Analog vs ideal SGDr") and "**Verdict:**" in report
     for png in ("learning_curves.png", "nmse_vs_bits.png", "heatmap_eta_lambda.png", "error_budget.png"):
