@@ -117,20 +117,29 @@ def output_device_curve(tech: Technology, p: LearnerParams, sim: SimParams, simu
     return np.asarray(gate, dtype=float), np.asarray(result.drain_current("m1"), dtype=float)
 
 
+def _nominal(tech: Technology) -> Technology:
+    """``tech`` with its mismatch off: the design's κ and initial state voltages are those of the nominal
+    device (measured on a mismatch technology without a seed they came from a clock-seeded die, so the
+    same mismatch die repeated only to ~2e-3 between runs, measured)."""
+    if getattr(tech, "mismatch", False):
+        return type(tech)(corner=tech.corner)
+    return tech
+
+
 def prepare_learner(
     tech: Technology, x: np.ndarray, y: np.ndarray, eta: float, lam: float, t_hold_s: float, *,
     params: LearnerParams | None = None, sim: SimParams, simulator: Simulator,
 ) -> tuple[LearnerParams, Netlist]:
     """Parameters and netlist of the learner for this stream.
 
-    κ is measured on the (nominal) output device at the weights' initial current (U_T·d ln I/dV_G),
+    κ is measured on the nominal output device (mismatch off) at the weights' initial current (U_T·d ln I/dV_G),
     so that τ = C·U_T/(κ·I_A) holds on every technology; the initial state voltages come from the
     same I_w(V_C) curve and are imposed with ``ic=``.
     """
     x = np.atleast_2d(np.asarray(x, dtype=float))
     base = params or LearnerParams.for_technology(tech.name, dim=x.shape[1])
     p = base.replace(dim=x.shape[1], eta=eta, lam=lam, t_hold_s=t_hold_s, temp_c=sim.temp_c)
-    v_g, i_d = output_device_curve(tech, p, sim, simulator)
+    v_g, i_d = output_device_curve(_nominal(tech), p, sim, simulator)
     ln_i = np.log(np.maximum(i_d, 1e-30))
     v_c0 = float(np.interp(np.log(p.i_w0_a), ln_i, v_g))
     sel = np.abs(ln_i - np.log(p.i_w0_a)) < np.log(30.0)
@@ -211,7 +220,7 @@ def run_spice_learner_dies(
     check_supported(tech, params or LearnerParams.for_technology(tech.name))
     p, netlist = prepare_learner(tech, x, y, eta, lam, t_hold_s, params=params, sim=sim, simulator=simulator)
     circuit = SweepCircuit(netlist.text(sim), init_commands=tuple(tech.init_commands()), model_files=tuple(tech.model_files()),
-                           temp_c=sim.temp_c, timeout_s=sim.timeout_s)  # fmt: skip
+                           temp_c=sim.temp_c, timeout_s=sim.timeout_s, fresh_per_point=True)  # fmt: skip
     result = sweep(circuit, [{"mc_seed": int(s)} for s in seeds], executor=executor, workers=workers, use_cache=False, quiet=quiet)
     errors = result.errors
     if errors:

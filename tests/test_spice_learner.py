@@ -104,12 +104,11 @@ def test_mismatch_dies_run_through_the_sweep_and_are_reproducible(simulator):
     a = compare_spice_dies(tech, task, [11, 12], eta=0.1, samples=24, sim=SIM, simulator=simulator, workers=2, quiet=True)
     b = compare_spice_dies(tech, task, [12], eta=0.1, samples=24, sim=SIM, simulator=simulator, workers=1, quiet=True)
     assert [r.run.seed for r in a] == [11, 12]
-    # die 12 is die 12 whatever ran before it in the worker, to the solver's tolerance (the operating
-    # point after a reset starts from the previous solution; reltol 1e-4: measured 2e-4 relative) —
-    # and two dies differ by far more than that
-    again = abs(b[0].weights[0] - a[1].weights[0])
-    assert again < 1e-3 * abs(a[1].weights[0])
-    assert abs(a[0].weights[0] - a[1].weights[0]) > 10 * again
+    # die 12 is die 12 whatever ran before it and in whichever worker process: each die is loaded
+    # fresh with its seed, and κ and the initial states come from the nominal device (they once came
+    # from a clock-seeded die: 2e-3 relative between runs, measured) — the same numbers, not just close
+    np.testing.assert_allclose(b[0].weights, a[1].weights, rtol=1e-9, atol=0)
+    assert abs(a[0].weights[0] - a[1].weights[0]) > 0.01 * abs(a[1].weights[0])  # two dies differ
     with pytest.raises(ParameterError, match="mismatch"):
         compare_spice_dies(get_technology("sky130"), task, [1], samples=4, sim=SIM, simulator=simulator)
 
