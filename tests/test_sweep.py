@@ -224,6 +224,20 @@ def test_monte_carlo_temperature_and_corners(pool, tmp_path):
     assert np.all(np.diff(corners[ID]) > 0)
 
 
+def test_fresh_per_point_gives_the_same_points_from_a_fresh_load(circuit, points, pool, reference, tmp_path):
+    """``fresh_per_point`` reloads before every point (params, sources and seeds still applied): a grid
+    and Monte Carlo give the numbers of the load-once path."""
+    import dataclasses
+
+    fresh = dataclasses.replace(circuit, fresh_per_point=True)
+    result = sweep(fresh, points[:12], executor=pool, use_cache=False, quiet=True)
+    np.testing.assert_allclose(result[ID], reference[:12], rtol=1e-9)
+    mm = mos_op_circuit(get_technology("sky130", mismatch=True), w_m=1e-6, l_m=0.5e-6, vgs_v=0.35)
+    once = sweep(mm, mc_samples(3), executor=pool, use_cache=False, quiet=True)[ID]
+    again = sweep(dataclasses.replace(mm, fresh_per_point=True), mc_samples(3), executor=pool, use_cache=False, quiet=True)[ID]
+    np.testing.assert_allclose(again, once, rtol=1e-9)
+
+
 @pytest.mark.parametrize(
     "point, message",
     [
