@@ -178,7 +178,8 @@ class LearnerModel:
         """The model of the learner a calibration describes.
 
         Design and sizes from ``calibration.learner.design`` (the learner's ``LearnerParams``), the
-        nominal block gains fitted to SPICE from ``calibration.learner.nominal``, A_VT per polarity
+        nominal block gains fitted to SPICE from ``calibration.learner.nominal``, the common-mode
+        feedback's realised β and S₀ from ``learner.diagnostics`` (``cm_gain_ratio``, ``cm_set_ratio``), A_VT per polarity
         from ``calibration.mismatch`` (the PDK's Monte Carlo), n per polarity from the device fits.
         """
         from netlists.spice_learner_circuit import LearnerParams
@@ -189,10 +190,15 @@ class LearnerModel:
         params = LearnerParams(**fit.design)
         nominal = {k: v for k, v in fit.nominal.items() if k in NOMINAL_FIELDS}
         m, dev = calibration.mismatch, calibration.devices
-        return cls.from_learner_params(
+        model = cls.from_learner_params(
             params, nominal=nominal, a_vt_v_m={"n": m.a_vt_n_v_m, "p": m.a_vt_p_v_m},
             slope_factor={"n": dev["n"].n, "p": dev["p"].n}, bits=bits,
         )
+        # the common-mode loop as realised (its bench: Z against S), not as drawn: sky130's pMOS are
+        # binned in W, so the β-scaled copy (W_zc against W_zc/β) realises 1.9 β on sky130 tt
+        diag = fit.diagnostics or {}
+        return model.replace(cm_gain=model.cm_gain * float(diag.get("cm_gain_ratio", 1.0)),
+                             cm_set=model.cm_set * float(diag.get("cm_set_ratio", 1.0)))
 
     def replace(self, **changes: Any) -> "LearnerModel":
         return dataclasses.replace(self, **changes)
