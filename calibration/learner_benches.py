@@ -6,9 +6,8 @@ Every bench is built from the learner's generator functions (:mod:`netlists.lear
 device as :func:`netlists.learner_run.prepare_learner` does), so its devices, sizes, currents,
 supply and C are the learner's; ideal sources stand in for the neighbouring blocks. Some devices
 are written here because :func:`netlists.spice_learner_circuit.learner` adds them inline rather
-than through a generator: the products' I_u diode ``mu0`` (with ``iu0``), the targets' unit-weight
-diode ``mwy`` (with ``iuy``), the cells' e± copies ``…mc±``, the x/Z diodes of the cell bench and
-the loads on its state node, the S₀ bias stack ``ms0`` (sized as in the learner: ``q``, ``qy``, ``ec``,
+than through a generator: the cells' e± copies ``…mc±``, the x/Z diodes of the cell bench and
+the loads on its state node, the S₀ bias stack ``ms0`` (sized as in the learner: ``ec``,
 ``x``, ``out``, ``zc``). Currents in A, voltages in V, time in s.
 
 * :func:`forward_bench` — both input halves of input 0 (:func:`add_input_half`), its four
@@ -32,8 +31,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from netlists import Analysis, Netlist, NetlistBuilder, SimParams, Simulator
-from netlists.learner_blocks import (HALVES, add_common_mode, add_error_path, add_input_half, add_product, add_pstack,
-                                     add_target_half, size)  # fmt: skip
+from netlists.learner_blocks import (HALVES, add_common_mode, add_error_path, add_input_half, add_product, add_product_unit,
+                                     add_pstack, add_target_half, add_target_unit, size)  # fmt: skip
 from netlists.learner_run import output_device_curve, prepare_learner
 from netlists.spice_learner_circuit import LearnerParams
 from netlists.spice_learner_circuit import _pwl as learner_pwl  # the learner's own hold-by-hold stimulus writer
@@ -98,8 +97,7 @@ def forward_bench(tech: Technology, p: LearnerParams, v_c_v: dict[str, float], x
     """
     nb = NetlistBuilder("learner_forward", tech)
     _rails(nb, p)
-    nb.isource("iu0", "vdd", "gu0", p.i_u_a)
-    nb.mos("mu0", "n", "gu0", "gu0", "ref", "0", **size(p, "q"))
+    add_product_unit(nb, p)
     for s in HALVES:
         add_input_half(nb, p, 0, s, lambda name, a, b, v=x_a[s]: nb.isource(name, a, b, v))
     for a in HALVES:
@@ -107,8 +105,7 @@ def forward_bench(tech: Technology, p: LearnerParams, v_c_v: dict[str, float], x
         nb.mos(f"w0{a}mw", "n", "out", f"vc0{a}", "ref", "0", **size(p, "out"))
         for b in HALVES:
             add_product(nb, p, 0, a, b)
-    nb.isource("iuy", "vdd", "vcy", p.i_u_a)
-    nb.mos("mwy", "n", "vcy", "vcy", "ref", "0", **size(p, "qy"))
+    add_target_unit(nb, p)
     for s in HALVES:
         add_target_half(nb, p, s, lambda name, a, b, v=y_a[s]: nb.isource(name, a, b, v))
     for half in ("a", "b"):

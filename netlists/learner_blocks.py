@@ -75,6 +75,20 @@ def add_input_half(nb: NetlistBuilder, p: "LearnerParams", i: int, half: str, so
         nb.mos(f"mxq{i}{a}{half}", "p", f"q{i}{a}{half}c", gate, "vdd", "vdd", **size(p, "xp"))
 
 
+def add_product_unit(nb: NetlistBuilder, p: "LearnerParams") -> None:
+    """The prediction products' I_u diode: ``iu0`` (I_u) into the nMOS diode ``mu0`` (gate ``gu0``,
+    source ref, size ``q``), the gate every product's m4 shares."""
+    nb.isource("iu0", "vdd", "gu0", p.i_u_a)
+    nb.mos("mu0", "n", "gu0", "gu0", "ref", "0", **size(p, "q"))
+
+
+def add_target_unit(nb: NetlistBuilder, p: "LearnerParams") -> None:
+    """The targets' unit weight: ``iuy`` (I_u) into the nMOS diode ``mwy`` (gate ``vcy``, source ref,
+    size ``qy``), the "weight" gate of both target products (:func:`add_target_half`)."""
+    nb.isource("iuy", "vdd", "vcy", p.i_u_a)
+    nb.mos("mwy", "n", "vcy", "vcy", "ref", "0", **size(p, "qy"))
+
+
 def add_target_half(nb: NetlistBuilder, p: "LearnerParams", half: str, source) -> None:
     """Target half Y^half, brought in exactly like a prediction product so that y and ŷ reach the
     error node with the same delay: the bench's ``source`` draws Y from the pMOS diode ``myi{half}``

@@ -92,7 +92,8 @@ from typing import ClassVar
 import numpy as np
 
 from .errors import ParameterError
-from .learner_blocks import HALVES, add_common_mode, add_error_path, add_input_half, add_product, add_target_half, size
+from .learner_blocks import (HALVES, add_common_mode, add_error_path, add_input_half, add_product, add_product_unit,
+                             add_target_half, add_target_unit, size)  # fmt: skip
 from .netlist import Analysis, Netlist, NetlistBuilder
 from .params import Bound, Params
 from .technologies.base import Technology, thermal_voltage_v
@@ -455,8 +456,7 @@ def learner(tech: Technology, params: LearnerParams, x: np.ndarray, y: np.ndarra
     freeze = np.ones(st.holds)
     freeze[st.first_probe:] = 0.0
     _pwl(nb, "vfz", "fz", "0", freeze, *args)
-    nb.isource("iu0", "vdd", "gu0", p.i_u_a)
-    nb.mos("mu0", "n", "gu0", "gu0", "ref", "0", **size(p, "q"))
+    add_product_unit(nb, p)
     # common-mode bias stack carrying S₀
     nb.mos("ms0", "p", "s0a", "s0a", "vdd", "vdd", **size(p, "zc"))
     nb.mos("ms02", "p", "s0b", "s0b", "s0a", "vdd", **size(p, "zc"))
@@ -478,8 +478,7 @@ def learner(tech: Technology, params: LearnerParams, x: np.ndarray, y: np.ndarra
         for a in HALVES:
             for b in HALVES:
                 add_product(nb, p, i, a, b)
-    nb.isource("iuy", "vdd", "vcy", p.i_u_a)
-    nb.mos("mwy", "n", "vcy", "vcy", "ref", "0", **size(p, "qy"))
+    add_target_unit(nb, p)
     for half, values in zip(HALVES, split_currents(st.y, p.y_scale, p.i_u_a, p.i_floor_a)):
         add_target_half(nb, p, half, lambda name, a, b, v=values: _pwl(nb, name, a, b, v, *args))
     add_error_path(nb, p)
