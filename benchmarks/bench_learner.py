@@ -5,7 +5,7 @@ NMSE, fraction), ``weight_nmse``, ``t_over_tau``, ``runtime_s`` (ngspice transie
 region summary, and ``eta_gain_fit`` — the factor g such that the ideal flow with η·g fits the SPICE
 state trajectory best (a pure learning-rate error shows as g ≠ 1 with a small residual).
 
-Usage: ``python benchmarks/bench_learner.py [--quick] [--techs ekv sky130:tt ...]``
+Usage: ``python benchmarks/bench_learner.py [--quick] [--techs sky130:tt bsim ...]``
 (``--quick``: dim 2 × 100 samples at η = 0.2, also t/τ = 20).
 """
 
@@ -41,7 +41,8 @@ def eta_gain_fit(r, x, y) -> tuple[float, float]:
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--quick", action="store_true")
-    ap.add_argument("--techs", nargs="*", default=["ekv", "sky130:tt", "sky130:ss", "sky130:ff", "bsim"])
+    ap.add_argument("--techs", nargs="*", default=["sky130:tt", "sky130:ss", "sky130:ff", "sky130:sf", "sky130:fs", "bsim"],
+                    help="technologies (the whole learner is not supported on ekv: LearnerParams.UNSUPPORTED)")
     args = ap.parse_args()
     dim, k, eta = (2, 100, 0.2) if args.quick else (4, DEFAULT_SAMPLES, DEFAULT_ETA)
     task = learner_task(dim, k, seed=0)
