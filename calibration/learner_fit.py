@@ -23,9 +23,10 @@ technology (no mismatch), units of I_u, time in units of the cells' design τ:
   The model's drive is term_gain·e·X with X the input half's *source*; the update path's copy of X
   (mxd over mxi) has no factor of its own in the model, so its gain (``x_copy_gain``, forward bench)
   is folded into term_gain (the cell's own value is ``diagnostics["cell_term_gain"]``).
-* Diagnostics the model does not take: the drive lag (the same stream fit with dq/dt = (D − q)/τ_d),
-  the common-mode feedback's realised β and S₀ (``cm_gain_ratio``, ``cm_set_ratio``: Z against S
-  from :func:`~calibration.learner_benches.common_mode_bench`), the spread of the forward ratio.
+* Diagnostics: the common-mode feedback's realised β and S₀ (``cm_gain_ratio``, ``cm_set_ratio``: Z
+  against S from :func:`~calibration.learner_benches.common_mode_bench`), which
+  ``LearnerModel.from_calibration`` applies to the drawn β and S₀; and, not taken by the model, the
+  drive lag (the same stream fit with dq/dt = (D − q)/τ_d) and the spread of the forward ratio.
 
 Every bench's devices are checked for weak inversion and saturation; violations are reported by
 name in :attr:`LearnerFitResult.violations`, not hidden.

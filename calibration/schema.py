@@ -177,7 +177,8 @@ class LearnerFit(_Validated):
     ``eta_design``: the η the weight-cell bench ran at (its I_A, hence τ; equals ``design["eta"]``);
     ``fit_rms`` / ``validation_rms``: rms residuals of each fit on its own data and on held-out
     responses (relative for currents, units of I_u for the cell's W); ``diagnostics``: measured
-    values the model does not take (spreads, lags, checks); ``notes``: what is not modelled and why.
+    values beside the fits (the common-mode loop's realised β and S₀, which the model applies; spreads, lags,
+    checks, which it does not); ``notes``: what is not modelled and why.
     """
 
     design: dict
