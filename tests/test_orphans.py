@@ -45,10 +45,11 @@ def _command_line(process) -> str:
 def test_killed_sweep_leaves_no_process_behind(tmp_path):
     env = dict(os.environ, LOGDOMAIN_CACHE_DIR=str(tmp_path / "cache"),
                PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))  # fmt: skip
-    # 28 004 points, uncached: far longer than the test waits
-    args = [sys.executable, "-m", "logdomain.cli", "sweep", "nmos", "--tech", "sky130", "--sweep",
-            "vgs_v=0.1:0.8:0.0001", "--sweep", "w_m=1u,2u,3u,4u", "--no-cache", "--quiet", "--workers", "2",
-            "--out", str(tmp_path / "grid.npz")]  # fmt: skip
+    # 90 000 uncached Monte Carlo points (a reseed and reset each, ~1 ms: about 1000 points/s on 2 workers
+    # here) — far longer than the test waits; a plain 28 004-point grid (~9000 points/s) once finished
+    # before both workers were seen
+    args = [sys.executable, "-m", "logdomain.cli", "sweep", "nmos", "--tech", "sky130", "--sweep", "vgs_v=0.3",
+            "--mc", "90000", "--no-cache", "--quiet", "--workers", "2", "--out", str(tmp_path / "grid.npz")]  # fmt: skip
     with open(tmp_path / "stderr.txt", "w") as stderr:  # a file: a pipe would be held open by orphans
         proc = subprocess.Popen(args, env=env, cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=stderr)
     cli = psutil.Process(proc.pid)
