@@ -24,7 +24,7 @@ from .tasks import Task
 
 __all__ = ["MAX_UPDATES", "MAX_INTEGRATION_STEPS", "MAX_DIE_WEIGHTS", "MAX_SPICE_SAMPLES", "data_option",
            "check_learnable", "check_evaluation_rows", "check_work", "check_spice_samples",
-           "check_ideal_converged", "check_predictions_vary", "check_model_range"]  # fmt: skip
+           "check_ideal_converged", "check_predictions_vary", "check_model_range", "check_learner_technology"]  # fmt: skip
 
 #: most updates of one training run, ``epochs × training rows`` (about 5 s of the ideal learner)
 MAX_UPDATES = 1_000_000
@@ -131,3 +131,12 @@ def check_model_range(eta: float, lam: float) -> None:
         raise UsageError(f"--eta {eta:g}: the analog learner model takes η = T_s/τ in (0, {ETA_MAX:g}]")
     if not 0 <= lam <= LAM_MAX:
         raise UsageError(f"--lam {lam:g}: the analog learner model takes λ in [0, {LAM_MAX:g}]")
+
+
+def check_learner_technology(tech: str) -> None:
+    """``--tech`` is one the transistor-level learner runs on (refused with the measured reason:
+    :attr:`netlists.spice_learner_circuit.LearnerParams.UNSUPPORTED`)."""
+    from netlists.spice_learner_circuit import LearnerParams
+
+    if tech in LearnerParams.UNSUPPORTED:
+        raise UsageError(f"--tech {tech}: {LearnerParams.UNSUPPORTED[tech]}")

@@ -98,8 +98,7 @@ def simulate_learner(args: argparse.Namespace, sim=None) -> dict[str, Any]:
     default: ``args.temp_c``, reltol 1e-4, 1800 s.
     """
     from netlists import SimParams, get_simulator, get_technology
-    from netlists.spice_learner_circuit import LearnerParams
-
+    from ._train_checks import check_learner_technology
     from .errors import UsageError
     from .spice_learner import compare_spice_dies, compare_spice_learner, learner_task
 
@@ -112,8 +111,7 @@ def simulate_learner(args: argparse.Namespace, sim=None) -> dict[str, Any]:
         raise UsageError("--workers applies to --mismatch --dies only")
     if mismatch and args.tech != "sky130":
         raise UsageError(f"--mismatch needs --tech sky130 (the only technology with mismatch models), got --tech {args.tech}")
-    if args.tech in LearnerParams.UNSUPPORTED:
-        raise UsageError(f"--tech {args.tech}: {LearnerParams.UNSUPPORTED[args.tech]}")
+    check_learner_technology(args.tech)
     task = learner_task(args.dim, args.samples, seed=args.seed)
     t_hold = getattr(args, "t_hold_s", 20e-3)
     common = dict(eta=args.eta, lam=args.lam, t_hold_s=t_hold, samples=args.samples, sim=sim, simulator=get_simulator())

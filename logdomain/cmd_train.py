@@ -19,7 +19,8 @@ import numpy as np
 
 from ._limits import add_timeout_options
 from ._train_checks import (MAX_UPDATES, check_evaluation_rows, check_ideal_converged, check_learnable,
-                            check_model_range, check_predictions_vary, check_spice_samples, check_work, data_option)
+                            check_learner_technology, check_model_range, check_predictions_vary, check_spice_samples,
+                            check_work, data_option)
 from ._validate import MAX_CALIBRATION_BYTES, check_csv_file, check_input_file, check_output_folder
 from .tasks import TASK_NAMES, Task, get_task, load_csv
 
@@ -185,10 +186,7 @@ def _train_spice(args: argparse.Namespace, task) -> dict[str, Any]:
     from .errors import UsageError
     from .spice_learner import compare_spice_learner
 
-    from netlists.spice_learner_circuit import LearnerParams
-
-    if args.tech in LearnerParams.UNSUPPORTED:
-        raise UsageError(f"--tech {args.tech}: {LearnerParams.UNSUPPORTED[args.tech]}")
+    check_learner_technology(args.tech)
     if task.n_features > MAX_DIM:
         raise UsageError(f"--model spice: the learner has at most {MAX_DIM} inputs; task {task.name!r} has {task.n_features}")
     if not len(task.y_test):
@@ -355,8 +353,7 @@ def _compare_spice(args: argparse.Namespace) -> dict[str, Any]:
                          f"and pass --calibration F.json")  # fmt: skip
     if args.mismatch and args.tech != "sky130":
         raise UsageError(f"--mismatch needs --tech sky130 (the only technology with mismatch models), got --tech {args.tech}")
-    if args.tech in LearnerParams.UNSUPPORTED:
-        raise UsageError(f"--tech {args.tech}: {LearnerParams.UNSUPPORTED[args.tech]}")
+    check_learner_technology(args.tech)
     try:
         model = LearnerModel.from_calibration(cal)
     except ValueError as exc:

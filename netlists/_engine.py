@@ -219,21 +219,13 @@ class Engine:
         """
         started = time.perf_counter()
         log: list[str] = []
-        if request.get("fresh"):
-            # every point starts from the circuit as just loaded, its seed set *before* the load: some of
-            # the models' random draws happen at load time, and ngspice seeds them from the clock
-            # otherwise (the same mismatch seed then gave dies that differed by ~1e-3, measured)
+        if request.get("fresh"):  # the circuit as just loaded: nothing the worker ran before carries over
             self.cleanup()
             self._sweep_state = None
-            log += self.command(f"setseed {int(request.get('seed') or 0)}")
             failed = self._load_checked(*self._sweep_source, log)
             if failed:
                 return failed
         state = (tuple(sorted(request["params"].items())), int(request.get("seed") or 0))
-        if request.get("fresh") and not state[0]:
-            # loaded with this seed and nothing to alter: no ``reset``, whose redraw does not repeat
-            # between processes (measured) — the point is then what a single run of the netlist gives
-            self._sweep_state = state
         if getattr(self, "_sweep_state", None) != state:
             for name, value in state[0]:
                 log += self.command(f"alterparam {name}={value!r}")

@@ -289,7 +289,8 @@ class LearnerParams(Params):
     def for_technology(cls, name: str, **overrides: object) -> "LearnerParams":
         """The defaults for technology ``name`` (``"ekv"``, ``"bsim"``, ``"sky130"``; a corner suffix such
         as ``"sky130:tt"`` is ignored), with ``overrides`` applied on top. The whole learner is sized for
-        sky130 and bsim: :func:`learner` refuses the others' default start (:attr:`UNSUPPORTED`)."""
+        sky130 and bsim: :func:`check_supported` (called by the runs) refuses the others' default start
+        (:attr:`UNSUPPORTED`)."""
         tech = str(name).partition(":")[0]
         if tech not in cls.TECH_DEFAULTS:
             raise ParameterError(f"LearnerParams.for_technology: technology must be one of {', '.join(cls.TECH_DEFAULTS)}, got {name!r}")

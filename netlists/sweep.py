@@ -74,11 +74,9 @@ class SweepCircuit:
     temp_c : default temperature, °C.
     keep : vector names to keep (lower case); None keeps all.
     timeout_s : wall-clock limit of one point, s.
-    fresh_per_point : reload the circuit before every point, with the point's ``mc_seed`` set before
-        the load, so that a point depends on nothing else: not on the points the worker ran before
-        (a transient's solver starts from the previous solution) and not on the clock-seeded random
-        draws the models make at load time (without it one learner die repeated only to ~1e-3
-        relative between processes, measured); costs a load per point (tens of ms, cut sky130 models).
+    fresh_per_point : reload the circuit before every point, so that a point does not depend on the
+        points the worker ran before (a transient's solver starts from the previous solution); costs a
+        load per point (tens of ms with the cut sky130 models). The learner's mismatch dies use it.
     """
 
     text: str
