@@ -26,7 +26,7 @@ def pack(g: dict[str, np.ndarray], rho: float, beta: float, s0: float, dtype=np.
     """(coef (dies, D, NCOEF), die (dies, 7)) from the gains of :class:`logdomain.learner_model.LearnerDies`."""
     fwd, ux, cell, loop, term = g["fwd"], g["upd_x"], g["cell"], g["loop"], g["term"]
     dies, d = fwd.shape[:2]
-    c = np.empty((dies, d, NCOEF))
+    c = np.empty((dies, d, NCOEF), dtype)
     c[..., F_PP], c[..., F_NN], c[..., F_PN], c[..., F_NP] = fwd[:, :, 0, 0], fwd[:, :, 1, 1], fwd[:, :, 0, 1], fwd[:, :, 1, 0]
     # W⁺ ← e⁺X⁺ (A_PP) and e⁻X⁻ (A_PN); W⁻ ← e⁺X⁻ (A_NP) and e⁻X⁺ (A_NN)
     c[..., A_PP] = rho * cell[:, :, 0] * term[:, :, 0, 0] * ux[:, :, 0]
@@ -87,71 +87,101 @@ def run_numpy(W, x, y, signs, epochs, subs, h, c, die, pars, every, hist_w):
 try:  # pragma: no cover - exercised when numba is installed (the [dev] and [fast] extras)
     import numba as _nb
 
-    @_nb.njit(cache=True, fastmath=True, inline="always")
-    def _rhs_die(W, out, Xp, Xm, Yp, Ym, c, dv, fe2, f2, lam):
-        """One die; W, out (2, D); c (NCOEF, D): every coefficient contiguous over the weights."""
-        D = W.shape[1]
-        P = 0.0
-        Q = 0.0
-        for i in range(D):
-            P += c[0, i] * W[0, i] * Xp[i] + c[1, i] * W[1, i] * Xm[i]
-            Q += c[2, i] * W[0, i] * Xm[i] + c[3, i] * W[1, i] * Xp[i]
-        E = dv[2] * (dv[0] * Yp + Q) - dv[3] * (dv[1] * Ym + P)
-        r = np.sqrt(0.25 * E * E + fe2 * dv[6])
-        ep = dv[4] * (r + 0.5 * E + f2)
-        em = dv[5] * (r - 0.5 * E + f2)
-        for i in range(D):
-            z = max(c[10, i] * W[0, i] + c[11, i] * W[1, i] - c[12, i], 0.0)
-            out[0, i] = c[4, i] * ep * Xp[i] + c[5, i] * em * Xm[i] - c[8, i] * z - lam * W[0, i]
-            out[1, i] = c[6, i] * ep * Xm[i] + c[7, i] * em * Xp[i] - c[9, i] * z - lam * W[1, i]
+    @_nb.njit(cache=True, fastmath=True, error_model="numpy", inline="always")
+    def _sums(W0, W1, Xp, Xm, c):
+        """P = Σ (F⁺⁺ W⁺ X⁺ + F⁻⁻ W⁻ X⁻), Q = Σ (F⁺⁻ W⁺ X⁻ + F⁻⁺ W⁻ X⁺) over the weights of one die."""
+        P = W0[0] * 0
+        Q = W0[0] * 0
+        for i in range(W0.shape[0]):
+            P += c[0, i] * W0[i] * Xp[i] + c[1, i] * W1[i] * Xm[i]
+            Q += c[2, i] * W0[i] * Xm[i] + c[3, i] * W1[i] * Xp[i]
+        return P, Q
 
-    @_nb.njit(parallel=True, cache=True, fastmath=True)
-    def _run_dies(W, x, y, signs, epochs, subs, h, c, die, pars, every, hist_w):
-        """W (dies, 2, D), c (dies, NCOEF, D), hist_w (n_records, dies, 2, D)."""
+    @_nb.njit(cache=True, fastmath=True, error_model="numpy", inline="always")
+    def _error(P, Q, Yp, Ym, dv, fe2, f2, half, quarter):
+        """(e⁺, e⁻) of the class-AB error split for one die."""
+        E = dv[2] * (dv[0] * Yp + Q) - dv[3] * (dv[1] * Ym + P)
+        r = np.sqrt(quarter * E * E + fe2 * dv[6])
+        return dv[4] * (r + half * E + f2), dv[5] * (r - half * E + f2)
+
+    @_nb.njit(parallel=True, cache=True, fastmath=True, error_model="numpy")
+    def _run_dies(W, XP, XM, YP, YM, epochs, subs, h, c, die, pars, every, hist_w):
+        """W (dies, 2, D), c (dies, NCOEF, D), XP/XM (K, D) and YP/YM (K,) the inputs' halves,
+        hist_w (n_records, dies, 2, D); ``pars`` = [fe², f₂, λ, W_MIN, ½, ¼, 0] in W's dtype.
+
+        One Heun step is two passes over the weights: the first forms k₁, the trial state and the
+        trial's sums P, Q; the second forms k₂ and the new state. Every constant comes from
+        ``pars`` so float32 runs stay float32 (a float64 literal would widen the SIMD lanes)."""
         dies, D = W.shape[0], W.shape[2]
-        fx, fe2, f2, lam, x_scale, y_scale = pars[0], pars[1], pars[2], pars[3], pars[4], pars[5]
-        K = x.shape[0]
+        fe2, f2, lam, wmin, half, quarter, zero = pars[0], pars[1], pars[2], pars[3], pars[4], pars[5], pars[6]
+        K = XP.shape[0]
         for d in _nb.prange(dies):
-            Wd = W[d]
+            W0 = W[d, 0]
+            W1 = W[d, 1]
             cd = c[d]
             dv = die[d]
-            k1 = np.empty((2, D), W.dtype)
-            k2 = np.empty((2, D), W.dtype)
-            trial = np.empty((2, D), W.dtype)
-            Xp = np.empty(D, W.dtype)
-            Xm = np.empty(D, W.dtype)
+            k10 = np.empty(D, W.dtype)
+            k11 = np.empty(D, W.dtype)
+            T0 = np.empty(D, W.dtype)
+            T1 = np.empty(D, W.dtype)
             t = 0
             for _e in range(epochs):
                 for k in range(K):
-                    s = signs[k]
-                    for i in range(D):
-                        xt = s * x[k, i] / x_scale
-                        Xp[i] = fx + max(xt, 0.0)
-                        Xm[i] = fx + max(-xt, 0.0)
-                    yt = s * y[k] / y_scale
-                    Yp = fx + max(yt, 0.0)
-                    Ym = fx + max(-yt, 0.0)
+                    Xp = XP[k]
+                    Xm = XM[k]
+                    Yp = YP[k]
+                    Ym = YM[k]
                     hk = h[k]
+                    hh = half * hk
+                    P, Q = _sums(W0, W1, Xp, Xm, cd)
                     for _s in range(subs[k]):
-                        _rhs_die(Wd, k1, Xp, Xm, Yp, Ym, cd, dv, fe2, f2, lam)
-                        for a in range(2):
-                            for i in range(D):
-                                trial[a, i] = max(Wd[a, i] + hk * k1[a, i], W_MIN)
-                        _rhs_die(trial, k2, Xp, Xm, Yp, Ym, cd, dv, fe2, f2, lam)
-                        for a in range(2):
-                            for i in range(D):
-                                Wd[a, i] = max(Wd[a, i] + 0.5 * hk * (k1[a, i] + k2[a, i]), W_MIN)
+                        ep, em = _error(P, Q, Yp, Ym, dv, fe2, f2, half, quarter)
+                        P2 = zero
+                        Q2 = zero
+                        for i in range(D):
+                            z = max(cd[10, i] * W0[i] + cd[11, i] * W1[i] - cd[12, i], zero)
+                            a0 = cd[4, i] * ep * Xp[i] + cd[5, i] * em * Xm[i] - cd[8, i] * z - lam * W0[i]
+                            a1 = cd[6, i] * ep * Xm[i] + cd[7, i] * em * Xp[i] - cd[9, i] * z - lam * W1[i]
+                            k10[i] = a0
+                            k11[i] = a1
+                            t0 = max(W0[i] + hk * a0, wmin)
+                            t1 = max(W1[i] + hk * a1, wmin)
+                            T0[i] = t0
+                            T1[i] = t1
+                            P2 += cd[0, i] * t0 * Xp[i] + cd[1, i] * t1 * Xm[i]
+                            Q2 += cd[2, i] * t0 * Xm[i] + cd[3, i] * t1 * Xp[i]
+                        ep, em = _error(P2, Q2, Yp, Ym, dv, fe2, f2, half, quarter)
+                        P = zero
+                        Q = zero
+                        for i in range(D):
+                            t0 = T0[i]
+                            t1 = T1[i]
+                            z = max(cd[10, i] * t0 + cd[11, i] * t1 - cd[12, i], zero)
+                            b0 = cd[4, i] * ep * Xp[i] + cd[5, i] * em * Xm[i] - cd[8, i] * z - lam * t0
+                            b1 = cd[6, i] * ep * Xm[i] + cd[7, i] * em * Xp[i] - cd[9, i] * z - lam * t1
+                            w0 = max(W0[i] + hh * (k10[i] + b0), wmin)
+                            w1 = max(W1[i] + hh * (k11[i] + b1), wmin)
+                            W0[i] = w0
+                            W1[i] = w1
+                            P += cd[0, i] * w0 * Xp[i] + cd[1, i] * w1 * Xm[i]
+                            Q += cd[2, i] * w0 * Xm[i] + cd[3, i] * w1 * Xp[i]
                     t += 1
                     if every > 0 and t % every == 0:
-                        hist_w[t // every, d] = Wd
+                        hist_w[t // every, d] = W[d]
 
     def run_numba(W, x, y, signs, epochs, subs, h, c, die, pars, every, hist_w):
         """Same as :func:`run_numpy`, compiled (the dies in parallel threads; sums reassociated, so
-        it agrees with numpy to rounding, ~1e-15 relative, not bit for bit)."""
+        it agrees with numpy to rounding, ~1e-15 relative in float64, not bit for bit)."""
+        dt = W.dtype
+        fx, x_scale, y_scale = float(pars[0]), float(pars[4]), float(pars[5])
+        xt = signs.astype(np.float64)[:, None] * x.astype(np.float64) / x_scale
+        yt = signs.astype(np.float64) * y.astype(np.float64) / y_scale
+        halves = [np.ascontiguousarray(fx + np.maximum(v, 0.0), dtype=dt) for v in (xt, -xt, yt, -yt)]
+        consts = np.array([pars[1], pars[2], pars[3], W_MIN, 0.5, 0.25, 0.0], dtype=dt)
         Ws = np.ascontiguousarray(W.transpose(0, 2, 1))
         cs = np.ascontiguousarray(c.transpose(0, 2, 1))
         hs = np.ascontiguousarray(hist_w.transpose(0, 1, 3, 2))
-        _run_dies(Ws, x, y, signs, epochs, subs, h, cs, die, pars, every, hs)
+        _run_dies(Ws, *halves, epochs, subs, h, cs, die, consts, every, hs)
         W[...] = Ws.transpose(0, 2, 1)
         hist_w[...] = hs.transpose(0, 1, 3, 2)
         return W

@@ -45,7 +45,7 @@ __all__ = ["main", "build_parser", "UsageError", "CommandError"]
 #: modules with a ``register(subparsers)`` that adds commands with ``set_defaults(handler=...)``;
 #: a handler takes the parsed args and returns the JSON-able result dict
 _COMMAND_MODULES: tuple[str, ...] = tuple(
-    name for name in ("logdomain.cmd_calibrate", "logdomain.cmd_train", "logdomain.cmd_sweep") if importlib.util.find_spec(name) is not None
+    name for name in ("logdomain.cmd_calibrate", "logdomain.cmd_train", "logdomain.cmd_sweep", "logdomain.cmd_montecarlo") if importlib.util.find_spec(name) is not None
 )
 
 

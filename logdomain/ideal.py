@@ -20,7 +20,8 @@ Within one hold the system is linear, ``dw/dt = −A w + b`` with ``A = (x xᵀ 
 
 Every argument except the data may carry a leading batch axis of ``R`` independent runs (e.g. a
 hyperparameter sweep); all runs advance together with numpy broadcasting, and the only Python
-loop is over samples, which are inherently sequential.
+loop is over samples, which are inherently sequential. Many runs of :func:`sgdr_discrete` (no history,
+no step cap) go to a compiled loop instead (:mod:`logdomain._ideal_kernel`, numba, runs in parallel).
 
 All quantities are dimensionless except ``tau_s`` and ``t_hold_s`` (seconds).
 """
@@ -33,6 +34,8 @@ from numbers import Integral, Real
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
+
+from . import _ideal_kernel
 
 __all__ = ["sgdr_discrete", "sgdr_continuous_zoh"]
 
@@ -247,6 +250,14 @@ def sgdr_discrete(
         e_k = ya[..., k] - np.sum(w * x_k, axis=-1)
         return (1.0 - eta_k * lam_a)[..., None] * w + (eta_k * e_k)[..., None] * x_k
 
+    n_runs = int(np.prod(batch, dtype=np.int64)) if batch else 1
+    compiled = (_ideal_kernel.numba_available and step_cap is None and not return_history and len(batch) == 1
+                and n_runs * xa.shape[-2] * xa.shape[-1] * n_epochs >= _ideal_kernel.MIN_WORK)  # fmt: skip
+    if compiled:  # many runs: the compiled loop, runs in parallel threads (same arithmetic)
+        w = np.array(np.broadcast_to(wa, batch + (xa.shape[-1],)), dtype=np.float64)
+        runs = batch[0]
+        return _ideal_kernel.run_discrete(w, xa, ya, np.broadcast_to(eta_a, (runs,)),
+                                          np.broadcast_to(1.0 - eta_a * lam_a, (runs,)), n_epochs)  # fmt: skip
     chosen = step if step_cap is None else capped_step
     return _run_stream(xa, ya, wa, batch, n_epochs, return_history, chosen)
 

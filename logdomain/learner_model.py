@@ -34,13 +34,16 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import os
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
 import numpy as np
 from numpy.typing import NDArray
 
-__all__ = ["LearnerModel", "LearnerDies", "DEVICE_ROLES", "MISMATCH_GROUPS", "NOMINAL_FIELDS"]
+__all__ = ["LearnerModel", "LearnerDies", "DEVICE_ROLES", "MISMATCH_GROUPS", "NOMINAL_FIELDS", "DIE_BLOCK", "die_normals",
+           "normals_per_die"]
 
 FloatArray = NDArray[np.float64]
 
@@ -219,9 +222,11 @@ class LearnerModel:
         ut = 8.617333262e-5 * (self.temp_c + 273.15)
         return self.a_vt_v_m[pol] / math.sqrt(w * l) / (self.slope_factor[pol] * ut)
 
-    def sample_dies(self, dies: int, dim: int, rng: np.random.Generator) -> "LearnerDies":
-        """Per-die gains (the model's mismatch) for ``dies`` dies of a ``dim``-input learner."""
-        return LearnerDies.sample(self, dies, dim, rng)
+    def sample_dies(self, dies: int, dim: int, seed: int = 0, first_die: int = 0, dtype: type = np.float64) -> "LearnerDies":
+        """Per-die gains (the model's mismatch) of dies ``first_die … first_die + dies − 1`` of a
+        ``dim``-input learner; a die's gains depend only on (seed, its index, dim). ``dtype``
+        (float64 or float32) is the precision of the gains; the normals are drawn in float64 either way."""
+        return LearnerDies.sample(self, dies, dim, seed, first_die, dtype)
 
 
 def _size_groups(p: Any) -> tuple[str, ...]:
@@ -256,45 +261,94 @@ class LearnerDies:
     floor2: FloatArray
 
     @classmethod
-    def sample(cls, model: LearnerModel, dies: int, dim: int, rng: np.random.Generator) -> "LearnerDies":
-        active = model._active_roles() if model.mismatch_on else set()  # noqa: SLF001
+    def sample(cls, model: LearnerModel, dies: int, dim: int, seed: int, first_die: int = 0,
+               dtype: type = np.float64) -> "LearnerDies":
+        """Gains of dies ``first_die … first_die + dies − 1`` of a ``dim``-input learner.
 
-        def g(role: str, *shape: int) -> FloatArray:
-            """Gain e^{σξ} of devices of ``role``, shape (dies, *shape); 1 when its group is off."""
-            full = (dies, *shape)
-            if role not in active:
-                return np.ones(full)
-            return np.exp(model.sigma(role) * rng.standard_normal(full))
-
+        Every die has its own row of standard normals (:func:`die_normals`), so a die's gains depend
+        only on (seed, its index, dim) — not on how many dies are drawn with it, nor on which
+        mismatch groups are on (a group that is off multiplies its normals by σ = 0): runs over
+        chunks of dies, or with a cause switched off, see the same dies.
+        """
         d = dim
+        active = model._active_roles() if model.mismatch_on else set()  # noqa: SLF001
+        slots = _slots(d)
+        sizes = [int(np.prod(shape, dtype=np.int64)) for _, _, shape in slots]
+        sigmas = [math.sqrt(sum(model.sigma(r) ** 2 for r in roles if r in active)) for _, roles, _ in slots]
+        # ln(gain) of every slot: one product over all normals, in the gains' precision
+        logs = (die_normals(seed, first_die, dies, sum(sizes)) * np.repeat(sigmas, sizes)).astype(dtype, copy=False)
+        lg: dict[str, FloatArray] = {}
+        at = 0
+        for (name, _, shape), size in zip(slots, sizes):
+            lg[name] = logs[:, at:at + size].reshape((dies, *shape))
+            at += size
         nom = model.nominal
-        mxi, mxd, mx = g("mxi", d, 2), g("mxd", d, 2), g("mx", d, 2)          # per input half
-        mxq = g("mxq", d, 2, 2)                                                # (i, weight half a, input half b)
-        q_m3, q_m4, mu0 = g("q_m3", d, 2, 2), g("q_m4", d, 2, 2), g("mu0")
-        mw, m1, m3 = g("mw", d, 2), g("m1", d, 2), g("m3", d, 2)
-        mpa, mpc = g("mpa", d, 2), g("mpc", d, 2)
-        m4, m5, mc = g("m4", d, 2, 2), g("m5", d, 2, 2), g("mc", d, 2, 2)       # (i, a, sign of e)
-        m4z, m5z = g("m4z", d, 2), g("m5z", d, 2)
-        msense, mso, ms0, mz, mzc, mgz = g("msense", d, 2), g("mso", d), g("ms0"), g("mz", d), g("mzc", d), g("mgz", d)
-        myi, myq, qy_m3, mwy, qy_m4 = g("myi", 2), g("myq", 2), g("qy_m3", 2), g("mwy"), g("qy_m4", 2)
-        mda, mca, mdb, mcb, mnb, mkb = (g(r) for r in ("mda", "mca", "mdb", "mcb", "mnb", "mkb"))
-        mabp, mabn, mrp, mrn, mhp, mqp, mep, mem = (g(r) for r in ("mabp", "mabn", "mrp", "mrn", "mhp", "mqp", "mep", "mem"))
-
-        fwd = nom["fwd_gain"] * (mxq / mxi[:, :, None, :]) * (q_m3 / mw[:, :, :, None]) * (mu0[:, None, None, None] / q_m4)
-        upd_x = mxd / mxi  # the copy into the x diode mx (m5 over mx is in ``term``)
-        cell = (mw * m3 / m1) * (mpc / mpa)
-        loop = mw * m3 / m1
+        e = np.exp
+        lw = lg["mw"]
+        fwd = nom["fwd_gain"] * e(lg["fwd"] - lg["mxi"][:, :, None, :] - lw[:, :, :, None] + lg["mu0"][..., None])
+        upd_x = e(lg["mxd"] - lg["mxi"])  # the copy into the x diode mx (m5 over mx is in ``term``)
+        l_loop = lw + lg["loop"]
+        cell = e(l_loop + lg["mirror"])
         # term (i, a, s): e^s copy (mc over its diode mep/mem), m5 over the x diode it sits on, m4
-        e_diode = np.stack([mep, mem], axis=-1)[:, None, None, :]                 # (dies, 1, 1, 2)
-        x_of = np.stack([mx, mx[:, :, ::-1]], axis=-1)                            # (i, a, s): half a for e⁺, b for e⁻
-        term = nom["term_gain"] * (mc / e_diode) * (m5 / (m4 * x_of))
-        sense = msense / mw
-        s0 = mso / ms0[:, None]
-        zeta = mzc / mz
-        sink = nom["z_gain"] * m5z / (m4z * mgz[:, :, None])
-        loop = loop * sink
-        target = nom["target_gain"] * (myq / myi) * (qy_m3 / mwy[:, None]) * (mu0[:, None] / qy_m4)
-        err = np.stack([nom["err_gain_a"] * mca / mda, nom["err_gain_b"] * (mcb / mdb) * (mkb / mnb)], axis=-1)
-        e_gain = np.stack([nom["e_plus_gain"] * mqp / mhp, np.full(dies, nom["e_minus_gain"])], axis=-1)
-        floor2 = nom["ab_floor_gain"] * (mabp * mabn) / (mrp * mrn)
+        e_diode = np.stack([lg["mep"][:, 0], lg["mem"][:, 0]], axis=-1)[:, None, None, :]   # (dies, 1, 1, 2)
+        x_of = np.stack([lg["mx"], lg["mx"][:, :, ::-1]], axis=-1)                          # (i, a, s): half a for e⁺, b for e⁻
+        term = nom["term_gain"] * e(lg["term"] - e_diode - x_of)
+        sense = e(lg["msense"] - lw)
+        s0 = e(lg["mso"] - lg["ms0"])
+        zeta = e(lg["zeta"])
+        loop = nom["z_gain"] * e(l_loop + lg["sink"] - lg["mgz"][:, :, None])
+        target = nom["target_gain"] * e(lg["target"] - lg["mwy"] + lg["mu0"][:, :, 0])
+        err = np.column_stack([nom["err_gain_a"] * e(lg["err_a"][:, 0]), nom["err_gain_b"] * e(lg["err_b"][:, 0])])
+        e_gain = np.column_stack([nom["e_plus_gain"] * e(lg["e_plus"][:, 0]), np.full(dies, nom["e_minus_gain"], dtype)])
+        floor2 = nom["ab_floor_gain"] * e(lg["floor"][:, 0])
         return cls(fwd, upd_x, cell, loop, term, sense, s0, zeta, target, err, e_gain, floor2)
+
+
+#: dies per random stream: die k uses row k % DIE_BLOCK of block k // DIE_BLOCK
+DIE_BLOCK = 64
+
+
+def _slots(d: int) -> list[tuple[str, tuple[str, ...], tuple[int, ...]]]:
+    """(slot, device roles, shape per die) in draw order. Devices that enter one composite gain only,
+    and only there, share one normal with the root-sum-square σ of those that are on (same
+    distribution, fewer draws): e.g. the prediction product's x copy, m3 and m4 (mxq·q_m3/q_m4)."""
+    return [
+        ("mxi", ("mxi",), (d, 2)), ("mxd", ("mxd",), (d, 2)), ("mx", ("mx",), (d, 2)), ("mw", ("mw",), (d, 2)),
+        ("loop", ("m3", "m1"), (d, 2)), ("mirror", ("mpc", "mpa"), (d, 2)), ("sink", ("m5z", "m4z"), (d, 2)),
+        ("msense", ("msense",), (d, 2)),
+        ("fwd", ("mxq", "q_m3", "q_m4"), (d, 2, 2)), ("term", ("mc", "m5", "m4"), (d, 2, 2)),
+        ("mso", ("mso",), (d,)), ("zeta", ("mzc", "mz"), (d,)), ("mgz", ("mgz",), (d,)),
+        ("target", ("myq", "myi", "qy_m3", "qy_m4"), (2,)),
+        ("mu0", ("mu0",), (1, 1)), ("ms0", ("ms0",), (1,)), ("mwy", ("mwy",), (1,)), ("mep", ("mep",), (1,)),
+        ("mem", ("mem",), (1,)), ("err_a", ("mca", "mda"), (1,)), ("err_b", ("mcb", "mdb", "mkb", "mnb"), (1,)),
+        ("floor", ("mabp", "mabn", "mrp", "mrn"), (1,)), ("e_plus", ("mqp", "mhp"), (1,)),
+    ]  # fmt: skip
+
+
+def normals_per_die(d: int) -> int:
+    """Standard normals one die of a ``d``-input learner draws."""
+    return sum(int(np.prod(shape, dtype=np.int64)) for _, _, shape in _slots(d))
+
+
+def die_normals(seed: int, first_die: int, dies: int, n: int) -> FloatArray:
+    """(dies, n) standard normals of dies ``first_die …``: block b = die // DIE_BLOCK draws from
+    ``SeedSequence(seed, spawn_key=(b,))``, row by row; blocks are drawn in threads (numpy's
+    generators release the GIL), so the result does not depend on the thread count."""
+    if dies < 1 or first_die < 0:
+        raise ValueError(f"dies must be >= 1 and first_die >= 0, got {dies} and {first_die}")
+    b0, b1 = first_die // DIE_BLOCK, (first_die + dies - 1) // DIE_BLOCK + 1
+
+    def block(b: int) -> FloatArray:
+        rng = np.random.Generator(np.random.PCG64(np.random.SeedSequence(seed, spawn_key=(b,))))
+        return rng.standard_normal((DIE_BLOCK, n))
+
+    blocks = range(b0, b1)
+    workers = min(len(blocks), os.cpu_count() or 1)
+    if workers > 1:
+        with ThreadPoolExecutor(workers) as pool:
+            parts = list(pool.map(block, blocks))
+    else:
+        parts = [block(b) for b in blocks]
+    xi = np.concatenate(parts) if len(parts) > 1 else parts[0]
+    start = first_die - b0 * DIE_BLOCK
+    return xi[start:start + dies]

@@ -108,7 +108,7 @@ def _int(name: str, value: object, low: int) -> int:
 def sgdr_learner(x: ArrayLike, y: ArrayLike, model: LearnerModel, eta: float, lam: float, *, epochs: int = 1,
                  dies: int = 1, seed: int = 0, substeps: int = 1, record_every: int | None = None,
                  backend: str = "auto", state0: ArrayLike | None = None, first_hold: int = 0,
-                 dtype: type = np.float64) -> LearnerRun:  # fmt: skip
+                 dtype: type = np.float64, first_die: int = 0) -> LearnerRun:  # fmt: skip
     """Train ``dies`` behavioural learners on the stream (x, y), rows in order, ``epochs`` passes.
 
     Parameters
@@ -117,6 +117,9 @@ def sgdr_learner(x: ArrayLike, y: ArrayLike, model: LearnerModel, eta: float, la
     model : the learner's model (design, nominal gains, mismatch, bits).
     eta : η = T_s/τ (> 0). lam : λ (>= 0) of the ideal law.
     epochs, dies, seed : passes over the stream, dies (mismatch samples), seed of the dies.
+    first_die : index of the first die: the call trains dies first_die … first_die + dies − 1 of the
+        seed (a die's gains depend only on seed and index, so chunks of dies run anywhere reproduce
+        one large run).
     substeps : least Heun steps per hold; a hold gets more when needed to keep its step h·(‖x_k‖²/s_x² +
         λ) ≤ :data:`MAX_STEP` (see the module docstring for the resulting accuracy).
     record_every : keep the effective weights every this many holds.
@@ -146,11 +149,11 @@ def sgdr_learner(x: ArrayLike, y: ArrayLike, model: LearnerModel, eta: float, la
     if backend == "numba" and not kernel.numba_available:
         raise ValueError("backend='numba' needs numba installed (pip install -e .[fast])")
     k, d = xa.shape
-    gains = model.sample_dies(n_dies, d, np.random.default_rng(_int("seed", seed, 0)))
-    xq, yq = quantize(xa, model.bits), quantize(ya, model.bits)
-    signs = np.where((np.arange(k) + _int("first_hold", first_hold, 0)) % 2 == 1, -1.0, 1.0) if model.chop else np.ones(k)
     if dtype not in (np.float64, np.float32):
         raise ValueError(f"dtype must be numpy.float64 or numpy.float32, got {dtype!r}")
+    gains = model.sample_dies(n_dies, d, _int("seed", seed, 0), _int("first_die", first_die, 0), dtype)
+    xq, yq = quantize(xa, model.bits), quantize(ya, model.bits)
+    signs = np.where((np.arange(k) + _int("first_hold", first_hold, 0)) % 2 == 1, -1.0, 1.0) if model.chop else np.ones(k)
     nom = model.nominal
     s2 = model.x_scale**2
     hold = float(eta) * s2  # one hold in the cells' time constants
@@ -167,7 +170,7 @@ def sgdr_learner(x: ArrayLike, y: ArrayLike, model: LearnerModel, eta: float, la
         if W.shape != (n_dies, d, 2) or not np.all(np.isfinite(W)) or np.any(W <= 0):
             raise ValueError(f"state0 must be finite, > 0 and of shape ({n_dies}, {d}, 2), got shape {W.shape}")
     n_rec = 0 if every is None else k * n_epochs // every + 1
-    g = {f: np.asarray(getattr(gains, f), dtype=np.float64) for f in LearnerDies.__dataclass_fields__}
+    g = {f: getattr(gains, f) for f in LearnerDies.__dataclass_fields__}
     use_numba = backend == "numba" or (backend == "auto" and kernel.numba_available and n_dies * d * k * n_epochs >= KERNEL_MIN_WORK)
     if dtype is np.float32 and not use_numba:
         raise ValueError("dtype=numpy.float32 needs the numba backend")

@@ -117,7 +117,7 @@ def test_ab_floor_gain_place_in_the_model():
     if "ab_floor_gain" in NOMINAL_FIELDS:  # once the model takes it, it must sit where the kernel's floor2 is
         from logdomain.learner_model import LearnerModel
 
-        dies = LearnerModel(nominal={"ab_floor_gain": 1.3}).sample_dies(1, 1, np.random.default_rng(0))
+        dies = LearnerModel(nominal={"ab_floor_gain": 1.3}).sample_dies(1, 1, 0)
         assert dies.floor2[0] == pytest.approx(1.3)
 
 

@@ -103,7 +103,7 @@ def test_each_mismatch_group_moves_the_weights(stream, mismatched, group):
 
 def test_sampled_gain_spread_follows_pelgrom(mismatched):
     """ln(x copy / x diode) of the update path has σ² = 2σ²(xp) (two devices of one size)."""
-    gains = mismatched.sample_dies(4000, 3, np.random.default_rng(0))
+    gains = mismatched.sample_dies(4000, 3, 0)
     sigma = mismatched.sigma("mxd")
     measured = np.std(np.log(gains.upd_x))
     assert measured == pytest.approx(math.sqrt(2) * sigma, rel=0.05)
@@ -113,7 +113,7 @@ def test_sampled_gain_spread_follows_pelgrom(mismatched):
 
 
 def test_readout_is_the_chopped_average_of_the_prediction_slopes(mismatched):
-    gains = mismatched.sample_dies(2, 2, np.random.default_rng(5))
+    gains = mismatched.sample_dies(2, 2, 5)
     W = np.array([[[0.6, 0.3], [0.2, 0.5]], [[0.4, 0.4], [0.9, 0.1]]])
     eff, pos, neg, off = readout(mismatched, gains, W)
     h = gains.fwd
