@@ -10,7 +10,7 @@ calibration) rerun with
 * longer training (the asymmetric-update floor grows with t/τ, slow learning would shrink).
 
 Each row: nmse_vs_ideal median and p90 over the dies against the ideal discrete learner with the same
-η, λ and epochs. Usage: ``python benchmarks/study_design.py [--dies 32] [--quick]``.
+η, λ and epochs. Usage: ``python benchmarks/study_design.py [--dies 1024] [--quick]``.
 """
 
 from __future__ import annotations
@@ -36,7 +36,7 @@ ETA, LAM, EPOCHS, BITS = 0.05, 1e-3, 5, 8
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--dies", type=int, default=32)
+    parser.add_argument("--dies", type=int, default=1024)
     parser.add_argument("--quick", action="store_true", help="8 dies, no long-training rows")
     args = parser.parse_args()
     dies = 8 if args.quick else args.dies
