@@ -110,7 +110,7 @@ try:  # pragma: no cover - exercised when numba is installed (the [dev] and [fas
         hist_w (n_records, dies, 2, D); ``pars`` = [fe², f₂, λ, W_MIN, ½, ¼, 0] in W's dtype.
 
         One Heun step is two passes over the weights: the first forms k₁, the trial state and the
-        trial's sums P, Q; the second forms k₂ and the new state. Every constant comes from
+        trial's sums P, Q; the second forms k₂, the new state and its sums P, Q for the next step. Every constant comes from
         ``pars`` so float32 runs stay float32 (a float64 literal would widen the SIMD lanes)."""
         dies, D = W.shape[0], W.shape[2]
         fe2, f2, lam, wmin, half, quarter, zero = pars[0], pars[1], pars[2], pars[3], pars[4], pars[5], pars[6]
@@ -125,6 +125,7 @@ try:  # pragma: no cover - exercised when numba is installed (the [dev] and [fas
             T0 = np.empty(D, W.dtype)
             T1 = np.empty(D, W.dtype)
             t = 0
+            P, Q = _sums(W0, W1, XP[0], XM[0], cd)
             for _e in range(epochs):
                 for k in range(K):
                     Xp = XP[k]
@@ -133,8 +134,13 @@ try:  # pragma: no cover - exercised when numba is installed (the [dev] and [fas
                     Ym = YM[k]
                     hk = h[k]
                     hh = half * hk
-                    P, Q = _sums(W0, W1, Xp, Xm, cd)
-                    for _s in range(subs[k]):
+                    nsub = subs[k]
+                    for _s in range(nsub):
+                        # the last pass of a hold forms the sums with the next hold's inputs (the state
+                        # does not change in between), which saves a pass over the weights per hold
+                        nk = k if _s < nsub - 1 else (k + 1 if k + 1 < K else 0)
+                        Xp2 = XP[nk]
+                        Xm2 = XM[nk]
                         ep, em = _error(P, Q, Yp, Ym, dv, fe2, f2, half, quarter)
                         P2 = zero
                         Q2 = zero
@@ -163,8 +169,8 @@ try:  # pragma: no cover - exercised when numba is installed (the [dev] and [fas
                             w1 = max(W1[i] + hh * (k11[i] + b1), wmin)
                             W0[i] = w0
                             W1[i] = w1
-                            P += cd[0, i] * w0 * Xp[i] + cd[1, i] * w1 * Xm[i]
-                            Q += cd[2, i] * w0 * Xm[i] + cd[3, i] * w1 * Xp[i]
+                            P += cd[0, i] * w0 * Xp2[i] + cd[1, i] * w1 * Xm2[i]
+                            Q += cd[2, i] * w0 * Xm2[i] + cd[3, i] * w1 * Xp2[i]
                     t += 1
                     if every > 0 and t % every == 0:
                         hist_w[t // every, d] = W[d]
