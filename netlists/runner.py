@@ -156,6 +156,13 @@ class Simulator:
                 conn.close()
         self._proc = self._reader = self._writer = None
 
+    def abort(self) -> None:
+        """Kill the worker process now, from any thread, without waiting for a run in progress
+        (that run then fails with :class:`SimulationError`; the next run starts a fresh worker)."""
+        proc = self._proc
+        if proc is not None and proc.poll() is None:
+            proc.kill()
+
     def close(self) -> None:
         """Stop the worker (it is restarted on the next run)."""
         with self._lock:
