@@ -22,6 +22,7 @@ import pytest
 
 from netlists import ParameterError, Simulator, get_technology
 from netlists.sweep import SweepCircuit, grid, mc_samples, mos_op_circuit, sweep, sweep_executor
+from netlists._engine_pool import EnginePool
 
 ROOT = Path(__file__).resolve().parents[1]
 ID = "vam_m1#branch"
@@ -195,6 +196,31 @@ def test_interrupted_sweep_leaves_no_ngspice_worker(circuit, points, tmp_path):
     with pytest.raises(KeyboardInterrupt):
         sweep(circuit, points, workers=2, chunk_size=2, use_cache=False, quiet=True, callback=interrupt)
     assert seen and _gone(seen)
+
+
+def test_engine_pool_starts_its_ngspice_workers_at_once_and_ends_them_on_shutdown():
+    """The default executor: each thread brings up its ngspice worker before any task asks for it."""
+    import threading
+    import time
+
+    before = {p.pid for p in _engine_children()}
+    with EnginePool(2) as pool:
+        deadline = time.monotonic() + 120  # start-up on a loaded machine; not a timing check
+        while len(pool.engine_pids) < 2 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        pids = pool.engine_pids
+        assert len(pids) == 2 and {p.pid for p in _engine_children(before)} == set(pids)
+        threads = {pool.submit(lambda: threading.current_thread().name).result(timeout=60) for _ in range(8)}
+        assert threads <= {"ngspice-sweep-0", "ngspice-sweep-1"}
+    assert _gone(pids)
+    with pytest.raises(RuntimeError, match="after shutdown"):
+        pool.submit(print)
+
+
+@pytest.mark.parametrize("workers", [0, -1, 1.5, True])
+def test_engine_pool_rejects_a_bad_worker_count(workers):
+    with pytest.raises(ParameterError, match=f"EnginePool workers must be a positive integer, got {workers!r}"):
+        EnginePool(workers)
 
 
 def test_interrupted_sweep_resumes_from_cache(circuit, points, reference, tmp_path):
