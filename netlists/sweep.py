@@ -16,8 +16,8 @@ through ``structure``: ``circuit`` is then a function of those keys returning a 
 Each executor worker keeps one ngspice (a :class:`~netlists.runner.Simulator` child per
 worker thread) with the circuit loaded once; points are sorted so that the costly ``reset``
 happens only when a ``.param`` changes, and sent in chunks (about :data:`CHUNKS_PER_SWEEP` of
-them, so that workers that start or run at different speeds still finish together). Results come back in the order
-of ``points``; a failed point is a :class:`PointError` in ``result.errors`` (its rows are
+them, so that workers that start or run at different speeds still finish together). Results
+come back in the order of ``points``; a failed point is a :class:`PointError` in ``result.errors`` (its rows are
 NaN), never a lost sweep. Finished points go to a :class:`~netlists.cache.SweepCache`
 chunk by chunk, so a rerun costs no simulation and an interrupted sweep resumes.
 The default executor is an :class:`~netlists._engine_pool.EnginePool`: threads of the calling
