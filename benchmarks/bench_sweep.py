@@ -13,6 +13,19 @@ as JSON on stdout (progress notes on stderr). Not a timed test: numbers depend o
     pool and ngspice children (a single call of ``sweep``); ``warm`` reuses an executor that
     has already run one small sweep (the steady state of a session running many sweeps).
     The headline ratios use the warm runs; the cold ones are reported beside them.
+(d) ``scaling_2_workers_cold_2000``: wall time of a whole ``logdomain sweep`` command with
+    ``--workers 1`` divided by the same with ``--workers 2`` — each run a fresh
+    ``python -m logdomain.cli sweep nmos --tech sky130 ... --no-cache --quiet --out FILE.npz``
+    subprocess, timed from its start to its exit, so it includes the interpreter and imports,
+    starting the ngspice workers, loading the circuit (cut sky130 models), the points, and
+    writing ``FILE.npz`` + ``FILE.json``. The sweep is a 2,000-point grid of the same kind as
+    above: W × L × V_GS × V_DS = 4 × 2 × 25 × 10 (``GRID_2000``; ~0.1 ms of ngspice per point).
+    ``scaling_2_workers_cold_2000_mc`` is the same measure for 2,000 Monte Carlo points
+    (V_GS × mismatch seed = 2 × 1000, ``MC_2000``; a reseed and ``reset`` per point, ~1.5 ms).
+    Runs alternate 1, 2, 2, 1, … workers (``repeats`` of each); the ratio is median(1-worker
+    times) / median(2-worker times); ``best`` (min / min) and every time are reported beside it,
+    with the 1-minute load average before and after (other processes share the cores). The
+    ``.npz`` outputs of 1 and 2 workers must be identical, else the benchmark fails.
 
 Usage: ``python benchmarks/bench_sweep.py [--quick]`` (``--quick``: one naive point, fewer repeats).
 """
@@ -22,6 +35,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -39,6 +53,12 @@ from netlists.technologies.sky130 import find_sky130_root  # noqa: E402
 ID = "vam_m1#branch"
 OPTIONS = ".options gmin=1e-15 abstol=1e-15 reltol=1e-05 vntol=1e-07 chgtol=1e-17 method=gear\n.temp 27"
 PARAMS = ".param mc_mm_switch=0 mc_pr_switch=0 corner_factor=1 process_mc_factor=1 mismatch_factor=1"
+
+
+#: ``logdomain sweep`` arguments of (d): 2,000 grid points, and 2,000 Monte Carlo points
+GRID_2000 = ("--sweep", "w_m=1u,2u,4u,8u", "--sweep", "l_m=0.15u,1u", "--sweep", "vgs_v=0.04:1.0:0.04",
+             "--sweep", "vds_v=0.1:1.0:0.1")
+MC_2000 = ("--sweep", "vgs_v=0.3,0.4", "--mc", "1000")
 
 
 def points() -> list[dict]:
@@ -111,9 +131,44 @@ def runner(circuit, pts: list[dict], workers: int, repeats: int) -> tuple[float,
     return cold, min(warm), result[ID]
 
 
+def cli_cold(sweep_args: tuple[str, ...], repeats: int) -> dict:
+    """(d): wall seconds of fresh ``logdomain sweep`` processes with 1 and 2 workers, cache off."""
+    times: dict[int, list[float]] = {1: [], 2: []}
+    outputs: dict[int, dict[str, np.ndarray]] = {}
+    load_before = os.getloadavg()[0]
+    with tempfile.TemporaryDirectory() as folder:
+        env = dict(os.environ, LOGDOMAIN_CACHE_DIR=str(Path(folder, "cache")))
+        for k in range(repeats):
+            for workers in ((1, 2) if k % 2 == 0 else (2, 1)):
+                out = Path(folder, f"w{workers}.npz")
+                command = [sys.executable, "-m", "logdomain.cli", "sweep", "nmos", "--tech", "sky130", *sweep_args,
+                           "--no-cache", "--quiet", "--workers", str(workers), "--out", str(out)]
+                started = time.perf_counter()
+                proc = subprocess.run(command, env=env, cwd=folder, capture_output=True, text=True, timeout=1800)
+                times[workers].append(time.perf_counter() - started)
+                if proc.returncode != 0:
+                    raise SystemExit(f"logdomain sweep failed ({proc.returncode}): {proc.stderr.strip()[-2000:]}")
+                with np.load(out) as data:
+                    arrays = {name: data[name] for name in data.files}
+                if not arrays["ok"].all():
+                    raise SystemExit(f"logdomain sweep --workers {workers}: {int((~arrays['ok']).sum())} points failed")
+                outputs.setdefault(workers, arrays)
+                for name, values in arrays.items():  # every run gives the first 1-worker run's numbers
+                    np.testing.assert_array_equal(values, outputs[1][name], err_msg=f"{name}, --workers {workers}")
+    n_points = len(outputs[1]["id_a"])
+    return {
+        "points": n_points,
+        "ratio": statistics.median(times[1]) / statistics.median(times[2]),
+        "ratio_best": min(times[1]) / min(times[2]),
+        "seconds_1_worker": times[1],
+        "seconds_2_workers": times[2],
+        "load_average_1min_before_after": [load_before, os.getloadavg()[0]],
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="one naive point, fewer repeats (< 1 min)")
+    parser.add_argument("--quick", action="store_true", help="one naive point, fewer repeats (~2 min)")
     args = parser.parse_args()
     pts = points()
     tech = get_technology("sky130")
@@ -125,11 +180,16 @@ def main() -> None:
     circuit = mos_op_circuit(tech)
     repeats = 3 if args.quick else 7
     n_naive = 1 if args.quick else 3
+    cold_repeats = 5 if args.quick else 9
 
     note("runner, 1 and 2 workers")
     cold1, warm1, currents = runner(circuit, pts, 1, repeats)
     cold2, warm2, currents2 = runner(circuit, pts, 2, repeats)
     np.testing.assert_array_equal(currents, currents2)
+    note(f"logdomain sweep, 2,000-point grid, 1 vs 2 workers, fresh processes, {cold_repeats} runs each")
+    cold_grid = cli_cold(GRID_2000, cold_repeats)
+    note(f"logdomain sweep, 2,000 Monte Carlo points, 1 vs 2 workers, fresh processes, {cold_repeats} runs each")
+    cold_mc = cli_cold(MC_2000, cold_repeats)
     note("raw ngspice -b batch")
     raw_s, raw_last = raw_batch(pts, model_file, repeats)
     note(f"naive, minimal model file, {max(n_naive, 3)} points")
@@ -161,12 +221,17 @@ def main() -> None:
         "overhead_vs_raw_ngspice_cold": cold1 / raw_s,
         "scaling_2_workers": warm1 / warm2,
         "scaling_2_workers_cold": cold1 / cold2,
+        "scaling_2_workers_cold_2000": cold_grid["ratio"],
+        "scaling_2_workers_cold_2000_mc": cold_mc["ratio"],
+        "cold_2000_cli": {"grid": cold_grid, "monte_carlo": cold_mc,
+                          "ratio": "median(seconds_1_worker) / median(seconds_2_workers); ratio_best: min / min"},
         "agreement": {
             "max_rel_diff_naive_minimal_vs_runner": float(np.max(np.abs(np.array(naive_min_i) / currents[: len(naive_min_i)] - 1))),
             "rel_diff_naive_full_vs_runner": float(np.max(np.abs(np.array(naive_full_i) / currents[: len(naive_full_i)] - 1))),
             "rel_diff_raw_vs_runner_last_point": float(abs(raw_last / currents[-1] - 1)),
         },
-        "targets": {"speedup_vs_naive_min": 50.0, "overhead_vs_raw_ngspice_max": 1.2, "scaling_2_workers_min": 1.7},
+        "targets": {"speedup_vs_naive_min": 50.0, "overhead_vs_raw_ngspice_max": 1.2, "scaling_2_workers_min": 1.7,
+                    "scaling_2_workers_cold_2000_min": 1.6},
     }
     print(json.dumps(report, indent=2))
 

@@ -47,7 +47,7 @@ BOUNDS: dict[str, Bound] = {
     "vds_v": MosArrayParams._bounds["vds_v"],
     "temp_c": SimParams._bounds["temp_c"],
 }
-#: most worker processes (a sweep splits into few chunks; more workers only cost start-up)
+#: most ngspice worker processes (a sweep is cut into ~32 chunks of at most 256 points; a worker beyond one per chunk is not started)
 MAX_WORKERS = 64
 
 

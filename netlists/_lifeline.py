@@ -1,7 +1,9 @@
 """Child processes that end with the process that started them (no orphans).
 
-A sweep's children form a tree: the caller (e.g. ``logdomain sweep``) → the ``forkserver`` →
-the pool workers → one ngspice worker each (:mod:`netlists._engine`). When the caller is killed
+A sweep's children form a tree: the caller (e.g. ``logdomain sweep``) → one ngspice worker
+(:mod:`netlists._engine`) per sweep worker, each driven by a thread of the caller
+(:mod:`netlists._engine_pool`). With a process pool passed as the executor the tree is deeper:
+caller → ``forkserver`` → pool workers → their ngspice workers. When the caller is killed
 (SIGKILL cannot be caught, so nothing can clean up after it), its children are re-parented and
 would run on for as long as their work lasts — a pool worker blocked on its task queue, forever.
 Every child therefore watches its parent itself:
@@ -11,7 +13,8 @@ Every child therefore watches its parent itself:
   child at once, even while the dead parent is an unreaped zombie). No ``PR_SET_PDEATHSIG``
   here: Linux sends it when the *thread* that forked the child ends, and a
   :class:`~netlists.runner.Simulator` may be started from a short-lived thread.
-* :func:`pool_worker_lifeline` (process-pool initializer): ``PR_SET_PDEATHSIG`` = SIGKILL (the
+* :func:`pool_worker_lifeline` (initializer for a process pool one builds to pass to
+  :func:`netlists.sweep.sweep`): ``PR_SET_PDEATHSIG`` = SIGKILL (the
   pool's processes are forked by the forkserver's or the caller's main thread), plus the same
   polling of the parent and of the *owner*, the process that created the pool: a forkserver
   worker's parent is the forkserver, which only notices the owner's death on its next select.

@@ -1,7 +1,8 @@
 """Worker side of :func:`netlists.sweep.sweep`: runs inside any executor worker process.
 
 Each worker thread keeps one ngspice child (:class:`~netlists.runner.Simulator`) with the
-sweep's circuit loaded, runs chunks of points with ``alter``/``alterparam``, and turns replies
+sweep's circuit loaded (in the default :class:`~netlists._engine_pool.EnginePool` the threads are
+the caller's own; in a process pool or on Dask, those of the executor's workers), runs chunks of points with ``alter``/``alterparam``, and turns replies
 into records. A chunk that times out or crashes the child is rerun point by point so that only
 the culprit becomes an error record.
 """
@@ -13,9 +14,13 @@ import threading
 from .errors import SimulationError, SimulationTimeout
 from .runner import Simulator
 
-__all__ = ["run_chunk"]
+__all__ = ["run_chunk", "SweepStopped"]
 
 _LOCAL = threading.local()
+
+
+class SweepStopped(RuntimeError):
+    """The sweep was abandoned (:meth:`netlists._engine_pool.EnginePool.terminate`): no more runs."""
 
 
 class _Client:
@@ -24,6 +29,21 @@ class _Client:
     def __init__(self) -> None:
         self.sim = Simulator()
         self.loaded: tuple[str, int | None] | None = None
+        self.stopped = False
+
+    def start(self) -> None:
+        """Start the ngspice child now (otherwise the first chunk starts it)."""
+        if not self.stopped:
+            self.sim.ngspice_version  # noqa: B018 - starts the worker process
+
+    def stop(self) -> None:
+        """From any thread: refuse further runs and kill the ngspice child (a running chunk fails)."""
+        self.stopped = True
+        self.sim.abort()
+
+    def close(self) -> None:
+        """End the ngspice child (from the thread that uses this client)."""
+        self.sim.close()
 
     def _ensure(self, spec: dict) -> dict | None:
         if self.loaded is not None and self.loaded == (spec["key"], self.sim.worker_pid) and self.sim.alive:
@@ -37,6 +57,8 @@ class _Client:
         return None
 
     def run(self, spec: dict, requests: list[dict]) -> list[dict]:
+        if self.stopped:
+            raise SweepStopped("the sweep was stopped")
         failure = self._ensure(spec)
         if failure is not None:
             return [failure] * len(requests)

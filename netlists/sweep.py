@@ -15,24 +15,26 @@ through ``structure``: ``circuit`` is then a function of those keys returning a 
 
 Each executor worker keeps one ngspice (a :class:`~netlists.runner.Simulator` child per
 worker thread) with the circuit loaded once; points are sorted so that the costly ``reset``
-happens only when a ``.param`` changes, and sent in chunks. Results come back in the order
-of ``points``; a failed point is a :class:`PointError` in ``result.errors`` (its rows are
+happens only when a ``.param`` changes, and sent in chunks (about :data:`CHUNKS_PER_SWEEP` of
+them, so that workers that start or run at different speeds still finish together). Results
+come back in the order of ``points``; a failed point is a :class:`PointError` in ``result.errors`` (its rows are
 NaN), never a lost sweep. Finished points go to a :class:`~netlists.cache.SweepCache`
 chunk by chunk, so a rerun costs no simulation and an interrupted sweep resumes.
-The default executor is a ``forkserver`` process pool (fork after ngspice deadlocks): a
-script calling :func:`sweep` needs the usual ``if __name__ == "__main__":`` guard.
+The default executor is an :class:`~netlists._engine_pool.EnginePool`: threads of the calling
+process, each driving its own ngspice worker process, all started at once (in parallel with the
+sweep's own preparation when the cache is off). No ``multiprocessing`` is involved, so a script
+calling :func:`sweep` needs no ``if __name__ == "__main__":`` guard (a process pool passed as
+``executor`` still does).
 """
 
 from __future__ import annotations
 
 import math
-import multiprocessing
 import os
 import re
 import sys
 import time
-from concurrent.futures import Executor, ProcessPoolExecutor, as_completed
-from concurrent.futures.process import BrokenProcessPool
+from concurrent.futures import Executor, as_completed
 from dataclasses import dataclass, field
 from itertools import product
 from pathlib import Path
@@ -46,7 +48,7 @@ from .netlist import Netlist, ammeter_name
 from .params import SimParams
 from .runner import guard_netlist_text
 from .values import check_identifier, parse_number, spice_number
-from ._lifeline import pool_worker_lifeline
+from ._engine_pool import EnginePool
 from ._sweep_worker import run_chunk
 
 __all__ = ["SweepCircuit", "SweepResult", "PointError", "sweep", "grid", "mc_samples", "mos_op_circuit", "sweep_executor"]
@@ -54,7 +56,10 @@ __all__ = ["SweepCircuit", "SweepResult", "PointError", "sweep", "grid", "mc_sam
 RESERVED = ("temp_c", "mc_seed")
 #: error kinds that a rerun would reproduce (cached); timeouts, crashes and lost workers are retried
 DETERMINISTIC_KINDS = ("netlist", "simulation")
-MAX_POOL_RESTARTS = 3
+#: the default chunking cuts a sweep into about this many chunks (fewer for small sweeps) …
+CHUNKS_PER_SWEEP = 32
+#: … of at most this many points (a chunk is one request to a worker and one cache write)
+MAX_CHUNK_POINTS = 256
 
 
 @dataclass(frozen=True)
@@ -205,27 +210,29 @@ def mc_samples(n: int, *, first_seed: int = 1, **fixed: Any) -> list[dict[str, A
     return [{**fixed, "mc_seed": first_seed + i} for i in range(n)]
 
 
-def sweep_executor(workers: int | None = None) -> ProcessPoolExecutor:
-    """A process pool fit for :func:`sweep` (``forkserver`` start; keep it to reuse warm workers).
+def sweep_executor(workers: int | None = None) -> EnginePool:
+    """The executor :func:`sweep` uses by default; keep it to reuse warm workers across sweeps.
 
-    Its workers end with the process that made the pool, even when that process is killed
-    (:func:`netlists._lifeline.pool_worker_lifeline`); their ngspice children end with them.
+    ``workers`` threads of this process (default: CPU count), each driving one ngspice worker
+    process, started at once (:class:`~netlists._engine_pool.EnginePool`). The ngspice workers end
+    with this process, even when it is killed (:func:`netlists._lifeline.die_with_parent`).
     """
-    workers = workers or os.cpu_count() or 1
-    return ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("forkserver"),
-                               initializer=pool_worker_lifeline, initargs=(os.getpid(),))
+    return EnginePool(workers)
 
 
-def _stop_pool(pool: ProcessPoolExecutor) -> None:
-    """End a pool at once, its running tasks too (a sweep that is being abandoned)."""
-    terminate = getattr(pool, "terminate_workers", None)  # Python >= 3.14
-    if terminate is not None:
-        terminate()
-    else:
-        for process in list((getattr(pool, "_processes", None) or {}).values()):
-            if process.is_alive():
-                process.terminate()
-    pool.shutdown(wait=True, cancel_futures=True)
+def _own_workers(workers: int | None, n_points: int, chunk_size: int | None) -> int:
+    """Workers of the pool a sweep makes itself: ``workers`` (default CPU count), at most one per chunk."""
+    if workers is not None and (isinstance(workers, bool) or not isinstance(workers, int) or workers < 1):
+        raise ParameterError(f"sweep workers must be a positive integer, got {workers!r}")
+    n_chunks = math.ceil(n_points / (chunk_size or default_chunk_size(n_points)))
+    return max(1, min(workers or os.cpu_count() or 1, n_chunks))
+
+
+def default_chunk_size(n_points: int) -> int:
+    """Points per chunk when :func:`sweep` is not given ``chunk_size``: about :data:`CHUNKS_PER_SWEEP`
+    chunks of at most :data:`MAX_CHUNK_POINTS` points. A function of the number of points only, so
+    which points share a worker's ngspice does not depend on the number of workers."""
+    return max(1, min(MAX_CHUNK_POINTS, math.ceil(n_points / CHUNKS_PER_SWEEP)))
 
 
 @dataclass
@@ -362,10 +369,13 @@ def sweep(
         Values by name: params (SI), sources (V or A), ``temp_c`` (°C), ``mc_seed`` (int) and
         the ``structure`` keys; missing names take the circuit's defaults.
     structure : names of point keys that change the netlist text (corner, technology…).
-    executor : any ``concurrent.futures.Executor`` (e.g. ``dask.distributed.Client(...).get_executor()``);
-        default: a ``forkserver`` process pool of ``workers`` processes, shut down at the end.
-    chunk_size : points per task (default from the number of points only, so results do not
-        depend on the number of workers).
+    executor : any ``concurrent.futures.Executor`` (e.g. ``dask.distributed.Client(...).get_executor()``
+        or a kept :func:`sweep_executor`); default: :func:`sweep_executor` with ``workers`` workers
+        (at most one per chunk), ended with the sweep.
+    workers : int, optional
+        Workers of the default executor (default: CPU count); ignored with ``executor``.
+    chunk_size : points per task (default :func:`default_chunk_size`, from the number of points
+        only, so results do not depend on the number of workers).
     cache_dir, use_cache : on-disk cache folder (default :func:`~netlists.cache.default_cache_dir`).
     quiet : no progress bar (otherwise tqdm on stderr once the sweep has run for 1 s).
     callback : ``callback(done, total)`` after every finished chunk.
@@ -375,106 +385,100 @@ def sweep(
     if structure and isinstance(circuit, SweepCircuit):
         raise ParameterError("structure keys need `circuit` to be a function of them returning a SweepCircuit")
     raw = list(points)
-    circuits: dict[tuple, SweepCircuit] = {}
-    groups: list[tuple] = []
-    normalized: list[dict[str, Any]] = []
-    for index, point in enumerate(raw):
-        skey = tuple((k, _structural_value(point[k], k)) if k in point else (k, None) for k in structure)
-        missing = [k for k, v in skey if v is None and k not in point]
-        if missing:
-            raise ParameterError(f"sweep point {index}: missing structure key(s) {missing}")
-        if skey not in circuits:
-            made = circuit(**dict(skey)) if structure else circuit
-            if not isinstance(made, SweepCircuit):
-                raise ParameterError(f"circuit must be a SweepCircuit (or return one), got {type(made).__name__}")
-            circuits[skey] = made
-        full = _normalize(point, index, circuits[skey], structure)
-        normalized.append({**full, **dict(skey)})
-        groups.append(skey)
-    records: list[dict | None] = [None] * len(raw)
-    cache = None
-    if use_cache:
-        cache = SweepCache(cache_dir if cache_dir is not None else default_cache_dir())
-    identity = ngspice_identity(cache.directory if cache else None) if cache else "uncached"
-    specs: dict[tuple, dict] = {}
-    for skey, made in circuits.items():
-        text = made.netlist_text
-        key = circuit_key(text, made.init_commands, made.model_files, made.keep, identity)
-        specs[skey] = {"key": key, "text": text, "init": list(made.init_commands), "timeout": made.timeout_s}
-    pkeys = [point_key(specs[g]["key"], p) for g, p in zip(groups, normalized)]
-    n_cached = 0
-    if cache is not None:
-        for skey, spec in specs.items():
-            mine = [i for i, g in enumerate(groups) if g == skey]
-            found = cache.get_many(spec["key"], [pkeys[i] for i in mine])
-            for i in mine:
-                if pkeys[i] in found:
-                    records[i] = found[pkeys[i]]
-                    n_cached += 1
-    todo = [i for i, r in enumerate(records) if r is None]
-    order = sorted(todo, key=lambda i: (list(specs).index(groups[i]),
-                                        tuple(sorted((k, v) for k, v in normalized[i].items() if k in circuits[groups[i]].params)),
-                                        normalized[i]["mc_seed"], normalized[i]["temp_c"], i))
-    size = chunk_size or max(1, min(256, math.ceil(len(todo) / 4)))
-    chunks: list[list[int]] = []
-    for i in order:
-        if chunks and len(chunks[-1]) < size and groups[chunks[-1][0]] == groups[i]:
-            chunks[-1].append(i)
-        else:
-            chunks.append([i])
-    from tqdm import tqdm
-
-    bar = tqdm(total=len(raw), initial=n_cached, delay=1.0, disable=quiet, file=sys.stderr, unit="pt", desc="sweep")
-    own = executor is None
     pool = executor
+    own = executor is None
+    if own and not use_cache and raw:
+        # nothing can come from the cache: start the ngspice workers now, so that their start-up
+        # overlaps the preparation below (with a cache, only once the points left to run are known)
+        pool = sweep_executor(_own_workers(workers, len(raw), chunk_size))
+    cache = None
     finished = False
+    bar = None
     try:
-        pending = list(range(len(chunks)))
-        restarts, done = 0, n_cached
-        while pending:
-            if pool is None:
-                pool = sweep_executor(min(workers or os.cpu_count() or 1, len(pending)))
-            futures = {}
-            for c in pending:
-                g = groups[chunks[c][0]]
-                futures[pool.submit(run_chunk, specs[g], [_request(normalized[i], circuits[g]) for i in chunks[c]])] = c
-            pending = []
-            broken = False
-            for future in as_completed(futures):
-                c = futures[future]
-                try:
-                    results = future.result()
-                except BrokenProcessPool:
-                    if own and restarts < MAX_POOL_RESTARTS:
-                        pending.append(c)
-                        broken = True
-                        continue
-                    results = [{"status": "error", "kind": "worker_lost", "message": "executor worker died"}] * len(chunks[c])
-                except Exception as exc:  # noqa: BLE001 - a lost remote worker is an error record
-                    results = [{"status": "error", "kind": "worker_lost", "message": f"{type(exc).__name__}: {exc}"}] * len(chunks[c])
-                store = []
-                for i, record in zip(chunks[c], results):
-                    records[i] = record
-                    if record.get("status") == "ok" or record.get("kind") in DETERMINISTIC_KINDS:
-                        store.append((pkeys[i], record))
-                if cache is not None and store:
-                    cache.put_many(specs[groups[chunks[c][0]]]["key"], store)
-                done += len(chunks[c])
-                bar.update(len(chunks[c]))
-                if callback is not None:
-                    callback(done, len(raw))
-            if broken:
-                restarts += 1
-                pool.shutdown(wait=True, cancel_futures=True)
-                pool = None
+        circuits: dict[tuple, SweepCircuit] = {}
+        groups: list[tuple] = []
+        normalized: list[dict[str, Any]] = []
+        for index, point in enumerate(raw):
+            skey = tuple((k, _structural_value(point[k], k)) if k in point else (k, None) for k in structure)
+            missing = [k for k, v in skey if v is None and k not in point]
+            if missing:
+                raise ParameterError(f"sweep point {index}: missing structure key(s) {missing}")
+            if skey not in circuits:
+                made = circuit(**dict(skey)) if structure else circuit
+                if not isinstance(made, SweepCircuit):
+                    raise ParameterError(f"circuit must be a SweepCircuit (or return one), got {type(made).__name__}")
+                circuits[skey] = made
+            full = _normalize(point, index, circuits[skey], structure)
+            normalized.append({**full, **dict(skey)})
+            groups.append(skey)
+        records: list[dict | None] = [None] * len(raw)
+        if use_cache:
+            cache = SweepCache(cache_dir if cache_dir is not None else default_cache_dir())
+        identity = ngspice_identity(cache.directory if cache else None) if cache else "uncached"
+        specs: dict[tuple, dict] = {}
+        for skey, made in circuits.items():
+            text = made.netlist_text
+            key = circuit_key(text, made.init_commands, made.model_files, made.keep, identity)
+            specs[skey] = {"key": key, "text": text, "init": list(made.init_commands), "timeout": made.timeout_s}
+        # point keys only serve the cache (hashing every point is not free on a large sweep)
+        pkeys = [point_key(specs[g]["key"], p) for g, p in zip(groups, normalized)] if cache is not None else []
+        n_cached = 0
+        if cache is not None:
+            for skey, spec in specs.items():
+                mine = [i for i, g in enumerate(groups) if g == skey]
+                found = cache.get_many(spec["key"], [pkeys[i] for i in mine])
+                for i in mine:
+                    if pkeys[i] in found:
+                        records[i] = found[pkeys[i]]
+                        n_cached += 1
+        todo = [i for i, r in enumerate(records) if r is None]
+        rank = {skey: k for k, skey in enumerate(specs)}
+        order = sorted(todo, key=lambda i: (rank[groups[i]],
+                                            tuple(sorted((k, v) for k, v in normalized[i].items() if k in circuits[groups[i]].params)),
+                                            normalized[i]["mc_seed"], normalized[i]["temp_c"], i))
+        size = chunk_size or default_chunk_size(len(todo))
+        chunks: list[list[int]] = []
+        for i in order:
+            if chunks and len(chunks[-1]) < size and groups[chunks[-1][0]] == groups[i]:
+                chunks[-1].append(i)
+            else:
+                chunks.append([i])
+        from tqdm import tqdm
+
+        bar = tqdm(total=len(raw), initial=n_cached, delay=1.0, disable=quiet, file=sys.stderr, unit="pt", desc="sweep")
+        done = n_cached
+        if chunks and pool is None:
+            pool = sweep_executor(min(_own_workers(workers, len(todo), chunk_size), len(chunks)))
+        futures = {}
+        for c, chunk in enumerate(chunks):
+            g = groups[chunk[0]]
+            futures[pool.submit(run_chunk, specs[g], [_request(normalized[i], circuits[g]) for i in chunk])] = c
+        for future in as_completed(futures):
+            c = futures[future]
+            try:
+                results = future.result()
+            except Exception as exc:  # noqa: BLE001 - a lost (remote) worker is an error record
+                results = [{"status": "error", "kind": "worker_lost", "message": f"{type(exc).__name__}: {exc}"}] * len(chunks[c])
+            store = []
+            for i, record in zip(chunks[c], results):
+                records[i] = record
+                if cache is not None and (record.get("status") == "ok" or record.get("kind") in DETERMINISTIC_KINDS):
+                    store.append((pkeys[i], record))
+            if store:
+                cache.put_many(specs[groups[chunks[c][0]]]["key"], store)
+            done += len(chunks[c])
+            bar.update(len(chunks[c]))
+            if callback is not None:
+                callback(done, len(raw))
         finished = True
     finally:
-        bar.close()
+        if bar is not None:
+            bar.close()
         if own and pool is not None:
             if finished:
-                pool.shutdown(wait=True, cancel_futures=True)
-            else:  # interrupted (Ctrl-C, a deadline): do not wait for the chunks still running
-                _stop_pool(pool)
+                pool.shutdown(wait=True)
+            else:  # interrupted (Ctrl-C, a deadline, bad input): do not wait for the chunks still running
+                pool.terminate()
         n_corrupt = cache.corrupt if cache is not None else 0
         if cache is not None:
             cache.close()

@@ -53,6 +53,24 @@ def test_sweep_monte_carlo(tmp_path, cache_env):
     assert len(set(data["id_a"].round(18))) == 8  # every seed its own die
 
 
+@pytest.mark.parametrize("extra", [["--sweep", "l_m=0.5u,1u"], ["--mc", "5"]], ids=["grid", "monte_carlo"])
+def test_sweep_gives_the_same_numbers_on_one_and_two_workers(tmp_path, cache_env, extra):
+    """Each point's result depends on the point only: ``--workers 1`` and ``--workers 2`` (cache off,
+    so both simulate every point; sizes change, so ngspice's ``reset`` runs between chunks) agree exactly."""
+    arrays = []
+    for workers in ("1", "2"):
+        out = tmp_path / f"w{workers}.npz"
+        proc = run_cli("sweep", "nmos", "--tech", "sky130", "--sweep", "vgs_v=0.2,0.3", "--sweep", "w_m=1u,2u", *extra,
+                       "--no-cache", "--quiet", "--workers", workers, "--out", str(out), env=cache_env)  # fmt: skip
+        assert proc.returncode == 0, proc.stderr
+        with np.load(out) as data:
+            arrays.append({name: data[name] for name in data.files})
+    one, two = arrays
+    assert one["ok"].all() and len(one["id_a"]) >= 8 and sorted(one) == sorted(two)
+    for name in one:
+        np.testing.assert_array_equal(two[name], one[name], err_msg=name)
+
+
 @pytest.mark.parametrize(
     "args,option",
     [

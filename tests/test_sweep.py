@@ -22,6 +22,7 @@ import pytest
 
 from netlists import ParameterError, Simulator, get_technology
 from netlists.sweep import SweepCircuit, grid, mc_samples, mos_op_circuit, sweep, sweep_executor
+from netlists._engine_pool import EnginePool
 
 ROOT = Path(__file__).resolve().parents[1]
 ID = "vam_m1#branch"
@@ -127,44 +128,99 @@ def test_one_and_two_workers_give_identical_results(circuit, points, reference, 
     np.testing.assert_array_equal(one[ID], reference)
 
 
-def _engine_children() -> list[psutil.Process]:
-    """Live ngspice worker processes of the sweep's pool workers (zombies of earlier tests are
-    ignored, and so are this process's own ngspice workers: killing their parent kills pytest)."""
+def _engine_children(exclude: set[int] = frozenset()) -> list[psutil.Process]:
+    """Live ngspice worker processes below this process, except the pids in ``exclude`` (zombies of
+    earlier tests are ignored)."""
     found = []
     for proc in psutil.Process().children(recursive=True):
         try:
-            if (proc.status() != psutil.STATUS_ZOMBIE and "netlists._engine" in " ".join(proc.cmdline())
-                    and proc.ppid() != os.getpid()):  # fmt: skip
+            if (proc.pid not in exclude and proc.status() != psutil.STATUS_ZOMBIE
+                    and "netlists._engine" in " ".join(proc.cmdline())):  # fmt: skip
                 found.append(proc)
         except (psutil.ZombieProcess, psutil.NoSuchProcess, psutil.AccessDenied):
             continue
     return found
 
 
-def test_killed_ngspice_and_killed_pool_worker_are_recovered(circuit, points, reference, tmp_path):
-    killed: list[str] = []
+def _gone(pids: list[int], within_s: float = 5.0) -> bool:
+    """True once none of ``pids`` is a live process (waits up to ``within_s`` seconds)."""
+    import time
 
-    def kill_engine(done, total):
-        if not killed and done >= 8:
-            victims = _engine_children()
-            if victims:
-                victims[0].kill()
-                killed.append("engine")
+    deadline = time.monotonic() + within_s
+    while time.monotonic() < deadline:
+        alive = []
+        for pid in pids:
+            try:
+                alive += [pid] if psutil.Process(pid).status() != psutil.STATUS_ZOMBIE else []
+            except psutil.NoSuchProcess:
+                pass
+        if not alive:
+            return True
+        time.sleep(0.05)
+    return False
 
-    result = sweep(circuit, points, workers=2, chunk_size=2, cache_dir=tmp_path / "a", quiet=True, callback=kill_engine)
-    assert killed == ["engine"] and result.ok.all()
-    np.testing.assert_array_equal(result[ID], reference)
 
-    def kill_pool_worker(done, total):
-        if not killed[1:] and done >= 8:
-            victims = _engine_children()
-            if victims:
-                victims[0].parent().kill()  # the executor's worker process
-                killed.append("pool worker")
+def test_killed_ngspice_workers_are_recovered(circuit, points, reference, tmp_path):
+    """One ngspice worker killed mid-sweep, then every one at once: the chunks are rerun on fresh ones."""
+    before = {p.pid for p in _engine_children()}  # other tests' workers (e.g. the shared pool's)
+    killed: list[int] = []
 
-    result = sweep(circuit, points, workers=2, chunk_size=2, cache_dir=tmp_path / "b", quiet=True, callback=kill_pool_worker)
-    assert killed[1:] == ["pool worker"] and result.ok.all()
-    np.testing.assert_array_equal(result[ID], reference)
+    def kill(how_many):
+        def callback(done, total):
+            if not killed and done >= 8:
+                victims = _engine_children(before)
+                if len(victims) >= min(how_many, 2):
+                    for victim in victims[:how_many]:
+                        victim.kill()
+                        killed.append(victim.pid)
+        return callback
+
+    for how_many, folder in ((1, "a"), (2, "b")):
+        killed.clear()
+        result = sweep(circuit, points, workers=2, chunk_size=2, cache_dir=tmp_path / folder, quiet=True,
+                       callback=kill(how_many))  # fmt: skip
+        assert len(killed) == how_many and result.ok.all()
+        np.testing.assert_array_equal(result[ID], reference)
+        assert not _engine_children(before)  # the sweep's own workers end with it
+
+
+def test_interrupted_sweep_leaves_no_ngspice_worker(circuit, points, tmp_path):
+    """Ctrl-C (here raised from the callback) stops the sweep at once and ends its ngspice workers."""
+    before = {p.pid for p in _engine_children()}
+    seen: list[int] = []
+
+    def interrupt(done, total):
+        seen.extend(p.pid for p in _engine_children(before))
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        sweep(circuit, points, workers=2, chunk_size=2, use_cache=False, quiet=True, callback=interrupt)
+    assert seen and _gone(seen)
+
+
+def test_engine_pool_starts_its_ngspice_workers_at_once_and_ends_them_on_shutdown():
+    """The default executor: each thread brings up its ngspice worker before any task asks for it."""
+    import threading
+    import time
+
+    before = {p.pid for p in _engine_children()}
+    with EnginePool(2) as pool:
+        deadline = time.monotonic() + 120  # start-up on a loaded machine; not a timing check
+        while len(pool.engine_pids) < 2 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        pids = pool.engine_pids
+        assert len(pids) == 2 and {p.pid for p in _engine_children(before)} == set(pids)
+        threads = {pool.submit(lambda: threading.current_thread().name).result(timeout=60) for _ in range(8)}
+        assert threads <= {"ngspice-sweep-0", "ngspice-sweep-1"}
+    assert _gone(pids)
+    with pytest.raises(RuntimeError, match="after shutdown"):
+        pool.submit(print)
+
+
+@pytest.mark.parametrize("workers", [0, -1, 1.5, True])
+def test_engine_pool_rejects_a_bad_worker_count(workers):
+    with pytest.raises(ParameterError, match=f"EnginePool workers must be a positive integer, got {workers!r}"):
+        EnginePool(workers)
 
 
 def test_interrupted_sweep_resumes_from_cache(circuit, points, reference, tmp_path):
