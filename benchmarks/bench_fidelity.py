@@ -7,7 +7,11 @@ per-instance mismatch) beside N dies of the model and the model's 1000-die stati
 run). Acceptance (sky130 tt, dim 3–4, t/τ ≥ 20): nominal ≤ 1 %; dies: SPICE median ≤ 1 %, p90 ≤ 3 %,
 model within 1.5× of SPICE; ``accept`` reports each.
 
-Usage: ``python benchmarks/bench_fidelity.py [--dim 3] [--samples 400] [--dies 8] [--quick]``
+``--model-only`` skips SPICE: the model's N dies and its 1000-die statistics on the same stream, seeds
+and ideal (the exact ZOH flow), as the full run computes them — seconds instead of minutes, to
+re-measure the model's side when only the model changed.
+
+Usage: ``python benchmarks/bench_fidelity.py [--dim 3] [--samples 400] [--dies 8] [--quick] [--model-only]``
 """
 
 from __future__ import annotations
@@ -27,6 +31,25 @@ from netlists import SimParams, Simulator, get_technology  # noqa: E402
 from netlists.spice_learner_circuit import LearnerParams  # noqa: E402
 
 
+def model_only(args: argparse.Namespace) -> dict:
+    """The behavioural half of :func:`logdomain.fidelity.compare_against_spice` with ``dies``."""
+    import numpy as np
+
+    from logdomain.fidelity import MANY_DIES, _behavioural
+    from logdomain.ideal import sgdr_continuous_zoh
+    from logdomain.spice_learner import DEFAULT_LAM, DEFAULT_T_HOLD_S
+
+    model = LearnerModel.from_calibration(load_default_calibration())
+    task = learner_task(args.dim, args.samples, seed=args.seed)
+    x, y = task.x_train[: args.samples], task.y_train[: args.samples]
+    w_ideal = sgdr_continuous_zoh(x, y, DEFAULT_T_HOLD_S / args.eta, DEFAULT_T_HOLD_S, DEFAULT_LAM)
+    _, few, _ = _behavioural(x, y, task, model, args.eta, DEFAULT_LAM, w_ideal, args.dies, args.seed)
+    _, many, _ = _behavioural(x, y, task, model, args.eta, DEFAULT_LAM, w_ideal, MANY_DIES, args.seed + 1)
+    stats = lambda v: {"median": float(np.median(v)), "p90": float(np.percentile(v, 90))}  # noqa: E731
+    return {"dim": args.dim, "samples": args.samples, "eta": args.eta, "behavioural_dies": few.tolist(),
+            **{f"behavioural_{k}": v for k, v in stats(few).items()}, "behavioural_many": {"dies": MANY_DIES, **stats(many)}}
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--dim", type=int, default=3)
@@ -35,7 +58,11 @@ def main() -> None:
     ap.add_argument("--dies", type=int, default=8)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--quick", action="store_true", help="dim 1 × 200 samples at η = 0.1 (t/τ = 20), 2 dies")
+    ap.add_argument("--model-only", action="store_true", help="the model's dies only (no SPICE)")
     args = ap.parse_args()
+    if args.model_only:
+        print(json.dumps(model_only(args)))
+        return
     if args.quick:
         args.dim, args.samples, args.eta, args.dies = 1, 200, 0.1, 2
     cal = load_default_calibration()
