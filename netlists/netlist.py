@@ -90,6 +90,22 @@ class Netlist:
     devices: list[MosDevice] = field(default_factory=list)
     analyses: list[Analysis] = field(default_factory=list)
     nodes: set[str] = field(default_factory=set)
+    #: the device sizes are final (no ``.param`` sweep of W/L): the technology may include only the
+    #: model cards these sizes use (:meth:`Technology.preamble_for`)
+    fixed_sizes: bool = False
+    #: vectors the transient stores (``.save``; ngspice names, e.g. ``v(node)``, ``i(vam_m1)``); empty:
+    #: ngspice's default, every node voltage and source current
+    saves: tuple[str, ...] = ()
+
+    def device_sizes(self) -> list[tuple[str, float, float]] | None:
+        """Sorted distinct (polarity, W in m, L in m) of the devices when :attr:`fixed_sizes`, else None."""
+        if not self.fixed_sizes:
+            return None
+        return sorted({(d.polarity, d.w_m, d.l_m) for d in self.devices})
+
+    def model_files(self) -> list:
+        """Files the written preamble includes (for cache keys)."""
+        return self.technology.model_files_for(self.device_sizes())
 
     def options_card(self, sim: SimParams, extra: dict[str, float | str] | None = None) -> str:
         opts: dict[str, float | str] = {
@@ -120,7 +136,7 @@ class Netlist:
         sim = sim or SimParams()
         check_identifier(self.title, "title")
         stream.write(f"* {self.title} ({self.technology.label})\n")
-        for line in self.technology.preamble(sim.temp_c):
+        for line in self.technology.preamble_for(sim.temp_c, self.device_sizes()):
             stream.write(line + "\n")
         stream.write(self.options_card(sim, extra_options) + "\n")
         stream.write(f".temp {spice_number(sim.temp_c)}\n")

@@ -446,6 +446,7 @@ def learner(tech: Technology, params: LearnerParams, x: np.ndarray, y: np.ndarra
     st = stimulus(p, x, y)
     cp = p.cell_params()
     nb = NetlistBuilder(f"learner_{p.dim}", tech)
+    nb.netlist.fixed_sizes = True  # no W/L sweep: the technology includes only the model bins used
     args = (p.t_hold_s, p.t_rise_s)
     if p.start == "op":
         nb.vsource("vdd", "vdd", "0", p.vdd_v)
