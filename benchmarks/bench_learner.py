@@ -5,8 +5,19 @@ NMSE, fraction), ``weight_nmse``, ``t_over_tau``, ``runtime_s`` (ngspice transie
 region summary, and ``eta_gain_fit`` — the factor g such that the ideal flow with η·g fits the SPICE
 state trajectory best (a pure learning-rate error shows as g ≠ 1 with a small residual).
 
-Usage: ``python benchmarks/bench_learner.py [--quick] [--techs sky130:tt bsim ...]``
-(``--quick``: dim 2 × 100 samples at η = 0.2, also t/τ = 20).
+It also measures (each part can be skipped with an empty list / 0):
+
+- ``--memory 8x250 8x500 8x1000``: peak RSS of the ngspice worker process (``VmHWM`` of its
+  ``/proc/<pid>/status``, MB = 2^20 bytes) over one nominal sky130 run of the learner (κ curve and the
+  transient), ``peak_rss_mb`` per dim × samples, with the transient's time points and runtime;
+- ``--dies 8``: that many sky130 mismatch dies (dim 2 × 40 samples) through the sweep executor with
+  1 worker, then 2 workers, in this run: ``dies_parallel_speedup`` = wall time 1 worker / 2 workers;
+- ``--ekv-points``: ``ekv_vs_bsim_time_per_point``, the transient wall time per accepted time point
+  of one circuit on ekv over the same on bsim (see :func:`ekv_vs_bsim`).
+
+Usage: ``python benchmarks/bench_learner.py [--quick] [--techs sky130:tt bsim ...] [--memory 8x1000 ...]
+[--dies 8] [--ekv-points]`` (``--quick``: dim 2 × 100 samples at η = 0.2, also t/τ = 20; memory at 2 × 40
+and 2 × 80; 4 dies).
 """
 
 from __future__ import annotations
@@ -14,6 +25,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -38,13 +50,74 @@ def eta_gain_fit(r, x, y) -> tuple[float, float]:
     return float(fit.x), float(fit.fun)
 
 
+def worker_peak_rss_mb(pid: int) -> float:
+    """Peak resident set size of process ``pid`` (``VmHWM``, Linux), MB (2^20 bytes)."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024.0
+    raise RuntimeError(f"no VmHWM for process {pid}")
+
+
+def memory_run(dim: int, samples: int, sim: SimParams) -> dict:
+    """One nominal sky130 learner run in a fresh ngspice worker; that worker's peak RSS."""
+    from netlists.learner_run import run_spice_learner
+
+    task = learner_task(dim, samples, seed=0)
+    with Simulator(sim) as simulator:
+        started = time.perf_counter()
+        run = run_spice_learner(get_technology("sky130"), task.x_train[:samples], task.y_train[:samples], DEFAULT_ETA,
+                                DEFAULT_LAM, DEFAULT_T_HOLD_S, sim=sim, simulator=simulator)  # fmt: skip
+        wall = time.perf_counter() - started
+        peak = worker_peak_rss_mb(simulator.worker_pid)
+    return {"measure": "memory", "tech": "sky130:tt", "dim": dim, "samples": samples, "peak_rss_mb": round(peak, 1),
+            "time_points": int(len(run.time_s)), "runtime_s": round(wall, 2), "regions_ok": run.regions_ok}
+
+
+def dies_speedup(n_dies: int, sim: SimParams, dim: int = 2, samples: int = 40) -> dict:
+    """``n_dies`` sky130 mismatch dies with 1 worker, then with 2 (same run, same dies): wall times and ratio."""
+    from logdomain.spice_learner import compare_spice_dies
+
+    task = learner_task(dim, samples, seed=0)
+    tech = get_technology("sky130", mismatch=True)
+    seeds = list(range(1, n_dies + 1))
+    walls, weights = {}, {}
+    for workers in (1, 2):
+        with Simulator(sim) as simulator:
+            started = time.perf_counter()
+            dies = compare_spice_dies(tech, task, seeds, eta=DEFAULT_ETA, samples=samples, sim=sim, simulator=simulator,
+                                      workers=workers, quiet=True)  # fmt: skip
+            walls[workers] = time.perf_counter() - started
+        weights[workers] = np.array([d.weights for d in dies])
+    same = float(np.max(np.abs(weights[1] - weights[2]) / np.maximum(np.abs(weights[1]), 1e-12)))
+    return {"measure": "dies", "tech": "sky130:tt mismatch", "dim": dim, "samples": samples, "dies": n_dies,
+            "wall_1_worker_s": round(walls[1], 2), "wall_2_workers_s": round(walls[2], 2),
+            "dies_parallel_speedup": round(walls[1] / walls[2], 3), "max_rel_weight_difference_1_vs_2_workers": same}
+
+
+def ekv_vs_bsim(sim: SimParams) -> dict:
+    """Not measured yet (placeholder replaced below)."""
+    raise NotImplementedError
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--techs", nargs="*", default=["sky130:tt", "sky130:ss", "sky130:ff", "sky130:sf", "sky130:fs", "bsim"],
                     help="technologies (the whole learner is not supported on ekv: LearnerParams.UNSUPPORTED)")
+    ap.add_argument("--memory", nargs="*", default=None, help="dim x samples sizes for peak_rss_mb (default 8x250 8x500 8x1000)")
+    ap.add_argument("--dies", type=int, default=None, help="mismatch dies for dies_parallel_speedup (default 8; 0 skips)")
+    ap.add_argument("--ekv-points", action="store_true", help="measure ekv_vs_bsim_time_per_point")
     args = ap.parse_args()
     dim, k, eta = (2, 100, 0.2) if args.quick else (4, DEFAULT_SAMPLES, DEFAULT_ETA)
+    sizes = args.memory if args.memory is not None else (["2x40", "2x80"] if args.quick else ["8x250", "8x500", "8x1000"])
+    for size in sizes:
+        d, _, n = size.partition("x")
+        print(json.dumps(memory_run(int(d), int(n), SimParams(reltol=1e-4, timeout_s=3600))), flush=True)
+    n_dies = args.dies if args.dies is not None else (4 if args.quick else 8)
+    if n_dies:
+        print(json.dumps(dies_speedup(n_dies, SimParams(reltol=1e-4, timeout_s=1800))), flush=True)
+    if args.ekv_points:
+        print(json.dumps(ekv_vs_bsim(SimParams(reltol=1e-4, timeout_s=1800))), flush=True)
     task = learner_task(dim, k, seed=0)
     sim = SimParams(reltol=1e-4, timeout_s=1800)
     for spec in args.techs:

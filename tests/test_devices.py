@@ -92,3 +92,28 @@ def test_sky130_mismatch_variant_varies_with_seed(simulator):
     nominal = iv_curve(get_technology("sky130"), "n", params, simulator=simulator).id_a[-1]
     assert len(currents) == 3
     assert all(abs(i / nominal - 1) < 1.0 for i in currents)
+
+
+def test_sky130_bin_pruning_keeps_the_cards_a_size_can_select():
+    from netlists.technologies.sky130 import prune_bins
+
+    def card(name: str, pol: str, lmin: float, lmax: float) -> str:
+        return f".model {name} {pol}mos\n+ level = 54 lmin = {lmin} lmax = {lmax} wmin = 1E-6\n+ wmax = 1E-4 vth0 = 0.5\n"
+
+    text = ".subckt x d g s b\n" + card("n.1", "n", 8e-6, 2e-5) + card("n.2", "n", 4e-6, 8e-6) + card("n.3", "n", 1e-6, 4e-6) \
+        + card("p.1", "p", 8e-6, 2e-5) + ".ends x\n"
+    pruned, kept, dropped = prune_bins(text, [("n", 2e-6, 5e-6)])
+    assert (kept, dropped) == (1, 3) and "n.2 " in pruned and "n.1 " not in pruned and "p.1" not in pruned
+    assert pruned.startswith(".subckt x") and pruned.rstrip().endswith(".ends x")
+    edge, kept, _ = prune_bins(text, [("n", 2e-6, 8e-6), ("p", 2e-6, 1e-5)])  # on an edge: both neighbours stay
+    assert kept == 3 and "n.1 " in edge and "n.2 " in edge and "p.1" in edge
+
+
+def test_sky130_pruned_bins_give_the_same_currents(simulator):
+    tech = get_technology("sky130")
+    full = blocks.nmos_iv(tech)
+    pruned = blocks.nmos_iv(tech)
+    pruned.fixed_sizes = True
+    assert "_bins_" in pruned.text() and "_bins_" not in full.text()
+    a, b = simulator.run(full), simulator.run(pruned)
+    np.testing.assert_array_equal(a.drain_current("m1"), b.drain_current("m1"))
