@@ -239,6 +239,8 @@ class LearnerParams(Params):
     settle_holds: int = 4
     save: str = "read"
     _choices: ClassVar[dict[str, tuple[str, ...]]] = {"chop": ("on", "off"), "start": ("op", "uic"), "save": ("read", "all")}
+    #: fields that decide how a run is recorded, not the circuit (left out of a calibration's design)
+    RUN_SETTINGS: ClassVar[tuple[str, ...]] = ("save",)
     #: departures from the field defaults per technology name (see :meth:`for_technology`)
     TECH_DEFAULTS: ClassVar[dict[str, dict[str, float | int | str]]] = {"sky130": {}, "bsim": {}, "ekv": {}}
     #: technologies whose whole learner (start="op") is refused by :func:`learner`, and what was measured
