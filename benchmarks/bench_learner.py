@@ -94,9 +94,32 @@ def dies_speedup(n_dies: int, sim: SimParams, dim: int = 2, samples: int = 40) -
             "dies_parallel_speedup": round(walls[1] / walls[2], 3), "max_rel_weight_difference_1_vs_2_workers": same}
 
 
-def ekv_vs_bsim(sim: SimParams) -> dict:
-    """Not measured yet (placeholder replaced below)."""
-    raise NotImplementedError
+def ekv_vs_bsim(sim: SimParams, dim: int = 2, samples: int = 20) -> dict:
+    """Transient wall time per accepted time point of the same learner netlist on ekv and on bsim.
+
+    The circuit is the whole learner (dim × samples, η = 0.2) started with ``start="uic"`` (supply ramp,
+    10 settling holds): its operating point does not converge on ekv, which is why the default start is
+    refused there (``LearnerParams.UNSUPPORTED``); the uic start runs on both. Time = ngspice run wall time
+    (load and transient, as the runner measures it) / number of time points of the result.
+    """
+    from netlists.learner_run import prepare_learner
+    from netlists.spice_learner_circuit import LearnerParams
+
+    task = learner_task(dim, samples, seed=0)
+    out: dict = {"measure": "ekv_speed", "circuit": f"learner dim {dim} x {samples} samples, start=uic, settle_holds=10"}
+    for name in ("ekv", "bsim"):
+        tech = get_technology(name)
+        params = LearnerParams.for_technology(name, dim=dim, start="uic", settle_holds=10)
+        with Simulator(sim) as simulator:
+            _, netlist = prepare_learner(tech, task.x_train[:samples], task.y_train[:samples], 0.2, DEFAULT_LAM,
+                                         DEFAULT_T_HOLD_S, params=params, sim=sim, simulator=simulator)  # fmt: skip
+            result = simulator.run(netlist, sim)
+        points = len(result["time"])
+        out[f"{name}_time_points"] = points
+        out[f"{name}_runtime_s"] = round(result.elapsed_s, 3)
+        out[f"{name}_s_per_point"] = result.elapsed_s / points
+    out["ekv_vs_bsim_time_per_point"] = round(out["ekv_s_per_point"] / out["bsim_s_per_point"], 3)
+    return out
 
 
 def main() -> None:
