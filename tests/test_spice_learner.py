@@ -171,3 +171,11 @@ def test_saving_only_the_read_vectors_changes_no_result(simulator):
         want = np.array([[d.id_a, d.vgs_v, d.vds_v, d.vsb_v] for d in b.devices])
         np.testing.assert_allclose(got, want, rtol=1e-9, atol=1e-15)
     assert read.region_violations() == full.region_violations()
+
+
+@pytest.mark.parametrize("probe", ["@vam_m1[id]", "vam_m1[i]", "@m1[v];shell", "@M1[v]"])
+def test_sweep_probes_must_be_special_vectors(probe):
+    from netlists.sweep import SweepCircuit
+
+    with pytest.raises(ParameterError, match="probes"):
+        SweepCircuit("* t\nv1 a 0 dc 1\nr1 a 0 1\n.op\n.end\n", probes=(probe,))
