@@ -17,6 +17,8 @@ from .params import SimParams
 from .values import check_identifier, spice_number
 
 if TYPE_CHECKING:  # pragma: no cover
+    from pathlib import Path
+
     from .technologies.base import Technology
 
 __all__ = ["MosDevice", "Analysis", "Netlist", "NetlistBuilder", "ammeter_name", "probe_name"]
@@ -118,7 +120,7 @@ class Netlist:
             return None
         return sorted({(d.polarity, d.w_m, d.l_m) for d in self.devices})
 
-    def model_files(self) -> list:
+    def model_files(self) -> list["Path"]:
         """Files the written preamble includes (for cache keys)."""
         return self.technology.model_files_for(self.device_sizes())
 
