@@ -13,11 +13,11 @@ It also measures (each part can be skipped with an empty list / 0):
 - ``--dies 8``: that many sky130 mismatch dies (dim 2 × 40 samples) through the sweep executor with
   1 worker, then 2 workers, twice, in this run: ``dies_parallel_speedup`` = shortest wall time with
   1 worker / shortest with 2 (the machine's load average is reported with it);
-- ``--ekv-points``: ``ekv_vs_bsim_time_per_point``, the transient wall time per accepted time point
-  of one circuit on ekv over the same on bsim (see :func:`ekv_vs_bsim`).
+- ``--ekv-points`` (default; ``--no-ekv-points`` skips): ``ekv_vs_bsim_time_per_point``, the transient
+  wall time per accepted time point of one circuit on ekv over the same on bsim (see :func:`ekv_vs_bsim`).
 
 Usage: ``python benchmarks/bench_learner.py [--quick] [--techs sky130:tt bsim ...] [--memory 8x1000 ...]
-[--dies 8] [--ekv-points]`` (``--quick``: dim 2 × 100 samples at η = 0.2, also t/τ = 20; memory at 2 × 40
+[--dies 8] [--no-ekv-points]`` (``--quick``: dim 2 × 100 samples at η = 0.2, also t/τ = 20; memory at 2 × 40
 and 2 × 80; 4 dies).
 """
 
@@ -138,7 +138,8 @@ def main() -> None:
                     help="technologies (the whole learner is not supported on ekv: LearnerParams.UNSUPPORTED)")
     ap.add_argument("--memory", nargs="*", default=None, help="dim x samples sizes for peak_rss_mb (default 8x250 8x500 8x1000)")
     ap.add_argument("--dies", type=int, default=None, help="mismatch dies for dies_parallel_speedup (default 8; 0 skips)")
-    ap.add_argument("--ekv-points", action="store_true", help="measure ekv_vs_bsim_time_per_point")
+    ap.add_argument("--ekv-points", action=argparse.BooleanOptionalAction, default=True,
+                    help="measure ekv_vs_bsim_time_per_point (default on; a few seconds)")
     args = ap.parse_args()
     dim, k, eta = (2, 100, 0.2) if args.quick else (4, DEFAULT_SAMPLES, DEFAULT_ETA)
     sizes = args.memory if args.memory is not None else (["2x40", "2x80"] if args.quick else ["8x250", "8x500", "8x1000"])
