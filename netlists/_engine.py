@@ -41,6 +41,9 @@ PARSE_ERROR_PATTERNS = re.compile(
     re.IGNORECASE,
 )
 HISTORY_FLUSH_EVERY = 100
+#: a value read at a halt: a device's ``@name[param]`` (zero-current probe voltage ``v``, source current ``i``)
+SPECIAL_VECTOR = re.compile(r"@[a-z][a-z0-9_]{0,80}\[(v|i)\]")
+_CONDITION_MET = re.compile(r"^\s*(\d+)\s*:\s*condition met", re.IGNORECASE)
 #: no node voltage (V), branch current (A) or time (s) of a circuit here exceeds this
 UNPHYSICAL_LIMIT = 1e4
 
@@ -125,6 +128,50 @@ class Engine:
             vectors[name.lower()] = data
         return vectors
 
+    def _value_now(self, name: str) -> float:
+        """Present value of a vector or special vector (last element), e.g. ``time`` or ``@vam_m1[i]``."""
+        info = self.lib.ngGet_Vec_Info(name.encode("ascii"))
+        if info == self._ffi.NULL or info.v_length < 1 or info.v_realdata == self._ffi.NULL:
+            raise KeyError(f"ngspice has no value for {name!r}")
+        return float(info.v_realdata[info.v_length - 1])
+
+    def _run_halting(self, halts: list[float], probes: list[str]) -> tuple[list[str], dict[str, np.ndarray]]:
+        """``run`` the transient, halting (``stop when time ge t``) at the first accepted time point at or
+        after each time of ``halts`` (s) to read ``probes`` (special vectors) there, then ``resume``; the
+        values come back in the order of the sorted times. A time past the end reads the last point.
+
+        ngspice makes each ``t`` a breakpoint of the transient: at a time that already is one (a PWL
+        corner) halting changes nothing — the same time points, the values of ``searchsorted(time, t)``
+        of an uninterrupted run (measured on the learner: bit-identical); elsewhere it adds a time point
+        at ``t`` and the later steps move slightly (weights 1e-5 relative, measured). A clock source
+        compared instead of ``time`` avoids the breakpoint but its extra node moved the steps as well.
+        """
+        for name in probes:
+            if not SPECIAL_VECTOR.fullmatch(name):
+                raise ValueError(f"probe {name!r} is not a special vector @name[v|i]")
+        times = sorted(float(t) for t in halts)
+        if not all(np.isfinite(times)):
+            raise ValueError("halt times must be finite")
+        samples: dict[str, list[float]] = {name: [] for name in probes}
+        out: list[str] = []
+        started = finished = False
+        for t in times:
+            if not finished and (not started or t > self._value_now("time")):
+                step = self.command(f"stop when time ge {t!r}")
+                step += self.command("resume" if started else "run")
+                started = True
+                out += step
+                met = [m for m in map(_CONDITION_MET.match, step) if m]
+                if met:  # the breakpoint would stop every later point: remove it
+                    self.command(f"delete {met[-1].group(1)}")
+                else:
+                    finished = True
+            for name in probes:
+                samples[name].append(self._value_now(name))
+        if not finished:
+            out += self.command("resume" if started else "run")
+        return out, {name: np.asarray(v, dtype=float) for name, v in samples.items()}
+
     def cleanup(self) -> None:
         self.command("destroy all")
         self.command("remcirc")
@@ -142,14 +189,19 @@ class Engine:
             return {"status": "netlist_error", "message": message, "log": "\n".join(log)}
         return None
 
-    def _run_and_collect(self, log: list[str], keep: list[str] | None = None, destroy: bool = False) -> dict[str, Any]:
+    def _run_and_collect(self, log: list[str], keep: list[str] | None = None, destroy: bool = False,
+                         halts: list[float] | None = None, probes: list[str] | None = None) -> dict[str, Any]:
         """``run`` the loaded circuit and classify the outcome (vectors, or why there are none).
 
         A result is refused when ngspice reports an abort, a vector is non-finite, or a value
         is unphysical (a "solution" at ngspice's limits, e.g. 1e15 V, is garbage, not a result).
         """
         before = set(self._plot_names())
-        run_out = self.command("run")
+        samples: dict[str, np.ndarray] = {}
+        if halts or probes:
+            run_out, samples = self._run_halting(list(halts or []), list(probes or []))
+        else:
+            run_out = self.command("run")
         log += run_out
         new_plots = [p for p in self._plot_names() if p not in before and p != "const"]
         errors = [l for l in run_out if ERROR_PATTERNS.search(l) and not BENIGN_PATTERNS.search(l)]
@@ -178,18 +230,23 @@ class Engine:
         huge = [k for k, v in vectors.items() if not np.iscomplexobj(v) and np.max(np.abs(v)) > UNPHYSICAL_LIMIT]
         if huge:
             return fail(f"unphysical values (|x| > {UNPHYSICAL_LIMIT:g}) in {huge[:3]}")
-        return {"status": "ok", "vectors": vectors, "plot": new_plots[0], "log": "\n".join(log)}
+        bad = [k for k, v in samples.items() if not np.all(np.isfinite(v))]
+        if bad:
+            return fail(f"non-finite values in {bad[:3]}")
+        return {"status": "ok", "vectors": vectors, "samples": samples, "plot": new_plots[0], "log": "\n".join(log)}
 
     # -- one run ---------------------------------------------------------------------------------
-    def run(self, text: str, init_commands: list[str]) -> dict[str, Any]:
-        """Load ``text``, run its analyses, return vectors or a classified failure."""
+    def run(self, text: str, init_commands: list[str], halts: list[float] | None = None,
+            probes: list[str] | None = None) -> dict[str, Any]:
+        """Load ``text``, run its analyses, return vectors or a classified failure (``halts``, ``probes``:
+        see :meth:`_run_halting`; their values come back as ``samples``)."""
         started = time.perf_counter()
         log: list[str] = []
         try:
             failed = self._load_checked(text, init_commands, log)
             if failed:
                 return failed
-            reply = self._run_and_collect(log)
+            reply = self._run_and_collect(log, halts=halts, probes=probes)
             reply["elapsed_s"] = time.perf_counter() - started
             return reply
         finally:
@@ -240,7 +297,8 @@ class Engine:
         if setup_errors:
             self._sweep_state = None
             return {"status": "sim_error", "message": setup_errors[0], "log": "\n".join(log)}
-        reply = self._run_and_collect(log, keep=request.get("keep"), destroy=True)
+        reply = self._run_and_collect(log, keep=request.get("keep"), destroy=True, halts=request.get("halts"),
+                                      probes=request.get("probes"))
         reply.pop("plot", None)
         reply["elapsed_s"] = time.perf_counter() - started
         return reply
@@ -261,7 +319,7 @@ def worker_main(reader, writer) -> None:  # pragma: no cover - runs in a child p
             return
         try:
             if request["op"] == "run":
-                reply = engine.run(request["text"], request["init"])
+                reply = engine.run(request["text"], request["init"], request.get("halts"), request.get("probes"))
             elif request["op"] == "load":
                 reply = engine.load(request["text"], request["init"])
             elif request["op"] == "points":

@@ -71,7 +71,10 @@ class _Client:
 
 def _record(reply: dict) -> dict:
     if reply.get("status") == "ok":
-        return {"status": "ok", "vectors": reply["vectors"]}
+        record = {"status": "ok", "vectors": reply["vectors"]}
+        if reply.get("samples"):
+            record["samples"] = reply["samples"]
+        return record
     kind = {"netlist_error": "netlist", "sim_error": "simulation"}.get(reply.get("status"), "crash")
     return {"status": "error", "kind": kind, "message": reply.get("message", ""), "log": reply.get("log", "")[-4000:]}
 

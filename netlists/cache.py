@@ -101,11 +101,17 @@ def _digest(*parts: bytes) -> str:
     return h.hexdigest()
 
 
-def circuit_key(text: str, init_commands: Iterable[str], model_files: Iterable[Path], keep: Iterable[str] | None, identity: str) -> str:
-    """Hash of everything that decides a circuit's results except the point values."""
+def circuit_key(text: str, init_commands: Iterable[str], model_files: Iterable[Path], keep: Iterable[str] | None, identity: str,
+                samples: tuple[Iterable[float], Iterable[str]] = ((), ())) -> str:
+    """Hash of everything that decides a circuit's results except the point values (``samples``: the
+    halt times, s, and probes of the run, see :meth:`netlists.runner.Simulator.run`)."""
     models = [hashlib.sha256(Path(p).read_bytes()).hexdigest() for p in model_files]
-    meta = json.dumps({"format": FORMAT_VERSION, "init": list(init_commands), "models": models,
-                       "keep": None if keep is None else list(keep), "ngspice": identity}, sort_keys=True)
+    meta = {"format": FORMAT_VERSION, "init": list(init_commands), "models": models,
+            "keep": None if keep is None else list(keep), "ngspice": identity}
+    halts, probes = (list(x) for x in samples)
+    if halts or probes:  # absent from the older keys, which stay valid
+        meta["samples"] = [[repr(float(t)) for t in halts], probes]
+    meta = json.dumps(meta, sort_keys=True)
     return _digest(text.encode(), meta.encode())
 
 

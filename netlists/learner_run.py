@@ -23,6 +23,7 @@ from .regions import RegionReport, check_regions
 from .runner import SimResult, Simulator, get_simulator
 from .spice_learner_circuit import LearnerParams, LearnerStimulus, cell_names, check_supported, learner, state_nodes, stimulus
 from .technologies.base import Technology, thermal_voltage_v
+from .values import spice_number
 
 __all__ = ["SpiceLearnerRun", "run_spice_learner", "run_spice_learner_dies", "output_device_curve", "prepare_learner"]
 
@@ -148,6 +149,30 @@ def prepare_learner(
     return p, learner(tech, p, x, y, {node: v_c0 for node in state_nodes(p.dim)})
 
 
+def region_check_times(p: LearnerParams, st: LearnerStimulus, region_samples: tuple[float, ...]) -> list[float]:
+    """Instants of the region checks, s: the end of hold ``max(1, round(f·K))`` of the stream, the number the
+    stimulus writes for it (a time point of the transient where a source changes: halting there adds none).
+
+    The checks once read the first time point at or after 0.99 of the hold: the same point, the hold's
+    end, in the runs checked (the time steps are large at the end of a hold)."""
+    k = len(st.sign)
+    return [float(spice_number((st.first_sample + max(1, round(f * k))) * p.t_hold_s)) for f in region_samples]
+
+
+def _regions(netlist: Netlist, result: SimResult, sim: SimParams, checks: list[float], time_s: np.ndarray) -> list[RegionReport]:
+    """Region reports at ``checks`` (s): from the probes read at the halts when the run sampled them
+    (``SimResult.samples``, in the order of the sorted times), else from the saved vectors."""
+    if not result.samples:
+        return [check_regions(netlist, result, sim, index=min(int(np.searchsorted(time_s, t)), len(time_s) - 1)) for t in checks]
+    probes = netlist.region_probes()
+    sampled = SimResult({vector: np.asarray(result.samples[name]) for name, vector in probes.items()}, "halts", "", [], 0.0)
+    order = np.argsort(checks, kind="stable")
+    regions: list[RegionReport | None] = [None] * len(checks)
+    for j, c in enumerate(order):
+        regions[c] = check_regions(netlist, sampled, sim, index=j)
+    return regions  # type: ignore[return-value]
+
+
 def _read(p: LearnerParams, st: LearnerStimulus, netlist: Netlist, result: SimResult, sim: SimParams,
           region_samples: tuple[float, ...], seed: int | None, runtime_s: float) -> SpiceLearnerRun:  # fmt: skip
     time_s = np.asarray(result["time"], dtype=float)
@@ -166,8 +191,8 @@ def _read(p: LearnerParams, st: LearnerStimulus, netlist: Netlist, result: SimRe
     y_hat = p.y_scale * ((at_read("mdb", "p") - at_read("qynm3")) - (at_read("mda", "p") - at_read("qypm3"))) / p.i_u_a
     stream = y_hat[st.first_sample:st.first_sample + k] * st.sign
     probes = y_hat[st.first_probe:]
-    checks = [(st.first_sample + max(1, round(f * k)) - 0.01) * p.t_hold_s for f in region_samples]
-    regions = [check_regions(netlist, result, sim, index=min(int(np.searchsorted(time_s, t)), len(time_s) - 1)) for t in checks]
+    checks = region_check_times(p, st, region_samples)
+    regions = _regions(netlist, result, sim, checks, time_s)
     run = SpiceLearnerRun(p, time_s, w_plus, w_minus, stream, probes, regions, checks, p.kappa, runtime_s, netlist, seed)
     return run
 
@@ -193,8 +218,11 @@ def run_spice_learner(
     simulator = simulator or get_simulator()
     check_supported(tech, params or LearnerParams.for_technology(tech.name))
     p, netlist = prepare_learner(tech, x, y, eta, lam, t_hold_s, params=params, sim=sim, simulator=simulator)
-    result = simulator.run(netlist, sim)
-    return _read(p, stimulus(p, x, y), netlist, result, sim, region_samples, getattr(tech, "seed", None), result.elapsed_s)
+    st = stimulus(p, x, y)
+    sampled = bool(netlist.probe_nodes)
+    result = simulator.run(netlist, sim, halts_s=tuple(region_check_times(p, st, region_samples)) if sampled else (),
+                           probes=tuple(netlist.region_probes()) if sampled else ())
+    return _read(p, st, netlist, result, sim, region_samples, getattr(tech, "seed", None), result.elapsed_s)
 
 
 def run_spice_learner_dies(
@@ -219,17 +247,21 @@ def run_spice_learner_dies(
     simulator = simulator or get_simulator()
     check_supported(tech, params or LearnerParams.for_technology(tech.name))
     p, netlist = prepare_learner(tech, x, y, eta, lam, t_hold_s, params=params, sim=sim, simulator=simulator)
-    circuit = SweepCircuit(netlist.text(sim), init_commands=tuple(tech.init_commands()), model_files=tuple(tech.model_files()),
-                           temp_c=sim.temp_c, timeout_s=sim.timeout_s, fresh_per_point=True)  # fmt: skip
+    st = stimulus(p, x, y)
+    sampled = bool(netlist.probe_nodes)
+    circuit = SweepCircuit(netlist.text(sim), init_commands=tuple(tech.init_commands()), model_files=tuple(netlist.model_files()),
+                           temp_c=sim.temp_c, timeout_s=sim.timeout_s, fresh_per_point=True,
+                           halts_s=tuple(region_check_times(p, st, region_samples)) if sampled else (),
+                           probes=tuple(netlist.region_probes()) if sampled else ())  # fmt: skip
     result = sweep(circuit, [{"mc_seed": int(s)} for s in seeds], executor=executor, workers=workers, use_cache=False, quiet=quiet)
     errors = result.errors
     if errors:
         e = errors[0]
         raise SimulationError(f"learner die seed {e.point['mc_seed']} failed ({e.kind}): {e.message}", log=e.log)
-    st = stimulus(p, x, y)
     runs = []
     for index, seed in enumerate(seeds):
         record = result.records[index]
-        res = SimResult(record["vectors"], "tran", "", ["sweep"], float(record.get("elapsed_s", np.nan)))
+        res = SimResult(record["vectors"], "tran", "", ["sweep"], float(record.get("elapsed_s", np.nan)),
+                        samples=record.get("samples") or {})
         runs.append(_read(p, st, netlist, res, sim, region_samples, int(seed), result.elapsed_s / len(seeds)))
     return runs

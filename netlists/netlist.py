@@ -17,13 +17,20 @@ from .params import SimParams
 from .values import check_identifier, spice_number
 
 if TYPE_CHECKING:  # pragma: no cover
+    from pathlib import Path
+
     from .technologies.base import Technology
 
-__all__ = ["MosDevice", "Analysis", "Netlist", "NetlistBuilder", "ammeter_name"]
+__all__ = ["MosDevice", "Analysis", "Netlist", "NetlistBuilder", "ammeter_name", "probe_name"]
 
 def ammeter_name(device: str) -> str:
     """Name of the 0 V source in series with ``device``'s drain (its current is I_D)."""
     return f"vam_{device}".lower()
+
+
+def probe_name(node: str) -> str:
+    """Name of the zero-current source written on ``node`` when the netlist samples it (its ``v`` is V(node))."""
+    return f"iprb_{node}".lower()
 
 
 def _node(name: str) -> str:
@@ -90,6 +97,32 @@ class Netlist:
     devices: list[MosDevice] = field(default_factory=list)
     analyses: list[Analysis] = field(default_factory=list)
     nodes: set[str] = field(default_factory=set)
+    #: the device sizes are final (no ``.param`` sweep of W/L): the technology may include only the
+    #: model cards these sizes use (:meth:`Technology.preamble_for`)
+    fixed_sizes: bool = False
+    #: vectors the transient stores (``.save``, from :meth:`NetlistBuilder.save`: ``v(node)``,
+    #: ``i(vam_m1)``); empty: ngspice's default, every node voltage, source current and internal node
+    saves: tuple[str, ...] = ()
+    #: nodes that get a zero-current source ``iprb_<node>`` (``0 → node``, 0 A: it changes no solution)
+    #: whose ``@iprb_<node>[v]`` reads V(node) at a halt of the transient without saving the node
+    probe_nodes: tuple[str, ...] = ()
+
+    def region_probes(self) -> dict[str, str]:
+        """Special vectors to read at a halt for the region checker → the vector names it reads
+        (``node`` for V(node), ``vam_<device>#branch`` for I_D); needs :meth:`NetlistBuilder.probe_regions`."""
+        out = {f"@{probe_name(n)}[v]": n for n in self.probe_nodes}
+        out.update({f"@{ammeter_name(d.name)}[i]": f"{ammeter_name(d.name)}#branch" for d in self.devices})
+        return out
+
+    def device_sizes(self) -> list[tuple[str, float, float]] | None:
+        """Sorted distinct (polarity, W in m, L in m) of the devices when :attr:`fixed_sizes`, else None."""
+        if not self.fixed_sizes:
+            return None
+        return sorted({(d.polarity, d.w_m, d.l_m) for d in self.devices})
+
+    def model_files(self) -> list["Path"]:
+        """Files the written preamble includes (for cache keys)."""
+        return self.technology.model_files_for(self.device_sizes())
 
     def options_card(self, sim: SimParams, extra: dict[str, float | str] | None = None) -> str:
         opts: dict[str, float | str] = {
@@ -120,12 +153,16 @@ class Netlist:
         sim = sim or SimParams()
         check_identifier(self.title, "title")
         stream.write(f"* {self.title} ({self.technology.label})\n")
-        for line in self.technology.preamble(sim.temp_c):
+        for line in self.technology.preamble_for(sim.temp_c, self.device_sizes()):
             stream.write(line + "\n")
         stream.write(self.options_card(sim, extra_options) + "\n")
         stream.write(f".temp {spice_number(sim.temp_c)}\n")
         for line in self.elements:
             stream.write(line + "\n")
+        for node in self.probe_nodes:
+            stream.write(f"{probe_name(node)} 0 {node} dc 0\n")
+        for j in range(0, len(self.saves), 8):
+            stream.write(".save " + " ".join(self.saves[j:j + 8]) + "\n")
         for analysis in self.analyses:
             stream.write(analysis.card(max_step_scale) + "\n")
         stream.write(".end\n")
@@ -235,6 +272,29 @@ class NetlistBuilder:
             return
         parts = [f"v({_node(node)})={spice_number(v)}" for node, v in sorted(volts.items())]
         self.netlist.elements.append(".nodeset " + " ".join(parts))
+
+    def save(self, *, nodes: tuple[str, ...] = (), devices: tuple[str, ...] = ()) -> None:
+        """Store only these vectors over the analyses (``.save``, besides the time or sweep axis): the
+        voltages of ``nodes`` (vectors ``node``) and the drain currents of ``devices`` (vectors
+        ``vam_<device>#branch``, see :func:`ammeter_name`). ngspice keeps every accepted time point of
+        every saved vector; by default it saves all nodes, including each device's internal ones."""
+        known = {d.name for d in self.netlist.devices}
+        for dev in devices:
+            if check_identifier(dev, "saved device") not in known:
+                raise NetlistError(f"cannot save the current of {dev!r}: no such device (add it first)")
+        for node in nodes:
+            if _node(node) not in self.netlist.nodes:
+                raise NetlistError(f"cannot save node {node!r}: no element uses it")
+        saves = [f"v({n})" for n in nodes] + [f"i({ammeter_name(d)})" for d in devices]
+        self.netlist.saves = tuple(dict.fromkeys([*self.netlist.saves, *saves]))
+
+    def probe_regions(self) -> None:
+        """Give every device terminal node a zero-current probe (:attr:`Netlist.probe_nodes`), so that
+        the region checker can read the devices at halts of a transient that saves only a few vectors."""
+        nodes = sorted({n for d in self.netlist.devices for n in (d.d, d.g, d.s, d.b) if n != "0"})
+        for node in nodes:
+            self._claim(probe_name(node))
+        self.netlist.probe_nodes = tuple(nodes)
 
     def analysis(self, analysis: Analysis) -> None:
         self.netlist.analyses.append(analysis)

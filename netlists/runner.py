@@ -79,6 +79,9 @@ class SimResult:
     attempts: list[str]
     elapsed_s: float
     netlist: str = field(repr=False, default="")
+    #: special vector (``@iprb_n[v]``, ``@vam_m1[i]``) → its values at the halts of the run, in the
+    #: order of the sorted halt times (see :meth:`Simulator.run`)
+    samples: dict[str, np.ndarray] = field(repr=False, default_factory=dict)
 
     def __getitem__(self, name: str) -> np.ndarray:
         try:
@@ -254,13 +257,20 @@ class Simulator:
     def _result(self, reply: dict, text: str, attempts: list[str], started: float) -> SimResult:
         status = reply.get("status")
         if status == "ok":
-            return SimResult(reply["vectors"], reply["plot"], reply["log"], attempts, time.perf_counter() - started, text)
+            return SimResult(reply["vectors"], reply["plot"], reply["log"], attempts, time.perf_counter() - started, text,
+                             reply.get("samples") or {})
         if status == "netlist_error":
             raise NetlistError(f"ngspice rejected the netlist: {reply['message']}", log=reply.get("log", ""), netlist=text)
         raise SimulationError(f"simulation failed: {reply.get('message')}", log=reply.get("log", ""), netlist=text, attempts=attempts)
 
-    def run(self, netlist: Netlist, sim: SimParams | None = None) -> SimResult:
+    def run(self, netlist: Netlist, sim: SimParams | None = None, *, halts_s: tuple[float, ...] = (),
+            probes: tuple[str, ...] = ()) -> SimResult:
         """Simulate ``netlist``; climb the convergence ladder on failure.
+
+        ``halts_s`` (s, finite) and ``probes`` (special vectors ``@name[v]``/``@name[i]``, e.g. the keys of
+        :meth:`Netlist.region_probes`): the transient halts at the first accepted time point at or after
+        each time and reads the probes there (``SimResult.samples``, in the order of the sorted times),
+        the values an uninterrupted run saving them would have at ``searchsorted(time, t)``.
 
         Raises
         ------
@@ -281,6 +291,10 @@ class Simulator:
         attempts: list[str] = []
         last_message = ""
         text = ""
+        halts = [float(t) for t in halts_s]
+        if not all(np.isfinite(halts)):
+            raise SimulationError(f"halt times must be finite, got {halts_s!r}")
+        extra_request = {"halts": halts, "probes": list(probes)} if (halts or probes) else {}
         for rung, extra, step_scale in LADDER:
             text = netlist.text(sim, extra_options=extra, max_step_scale=step_scale)
             guard_netlist_text(text)
@@ -289,7 +303,8 @@ class Simulator:
             if remaining <= 0:
                 raise SimulationTimeout(f"ngspice run exceeded its timeout of {limit_s:g} s", log="\n".join(logs), netlist=text, attempts=attempts)
             with self._lock:
-                reply = self._request({"op": "run", "text": text, "init": init}, remaining, netlist.technology.state_key)
+                reply = self._request({"op": "run", "text": text, "init": init, **extra_request}, remaining,
+                                      netlist.technology.state_key)
             if reply.get("status") == "ok" and _TRANSIENT_OP.search(reply.get("log", "")):
                 # ngspice fell back to a "transient op" after the DC solve failed; that state
                 # can be a false solution of a multi-stable circuit: climb the ladder instead

@@ -102,7 +102,7 @@ from .weight_cell import WeightCellParams, add_cell_rails, add_weight_cell
 
 __all__ = [
     "MAX_DIM", "LearnerParams", "LearnerStimulus", "learner", "stimulus", "split_currents", "state_nodes",
-    "cell_names", "probe_inputs",
+    "cell_names", "probe_inputs", "read_devices",
 ]
 
 _I = Bound(1e-13, 1e-7, "A")
@@ -166,6 +166,10 @@ class LearnerParams(Params):
     v_en_v : the class-AB replica's source node enr, V (the split node en sits there at E = 0).
     points_per_hold : output points per sample (also bounds the time step).
     settle_holds : holds with x = 0, y = 0 before the stream (start-up of the loops).
+    save : ``"read"`` (default): the transient stores only the currents the run reads (W±, the
+        error path's mda/mdb, the target products) and every device terminal gets a zero-current
+        probe, read at halts for the region checks; ``"all"``: ngspice's default (every node,
+        internal nodes included, at every time point — about 3 vectors per device more).
     """
 
     dim: int = 4
@@ -233,7 +237,10 @@ class LearnerParams(Params):
     vdd_v: float = 1.8
     points_per_hold: int = 2
     settle_holds: int = 4
-    _choices: ClassVar[dict[str, tuple[str, ...]]] = {"chop": ("on", "off"), "start": ("op", "uic")}
+    save: str = "read"
+    _choices: ClassVar[dict[str, tuple[str, ...]]] = {"chop": ("on", "off"), "start": ("op", "uic"), "save": ("read", "all")}
+    #: fields that decide how a run is recorded, not the circuit (left out of a calibration's design)
+    RUN_SETTINGS: ClassVar[tuple[str, ...]] = ("save",)
     #: departures from the field defaults per technology name (see :meth:`for_technology`)
     TECH_DEFAULTS: ClassVar[dict[str, dict[str, float | int | str]]] = {"sky130": {}, "bsim": {}, "ekv": {}}
     #: technologies whose whole learner (start="op") is refused by :func:`learner`, and what was measured
@@ -411,6 +418,12 @@ def _pwl(nb: NetlistBuilder, name: str, p: str, n: str, values: np.ndarray, t_ho
     nb.netlist.elements.append("+ )")
 
 
+def read_devices(dim: int) -> list[str]:
+    """Devices whose drain currents the run reads: each cell's output ``w…mw`` (W±), the error path's
+    ``mda``/``mdb`` and the target products ``qypm3``/``qynm3`` (:func:`netlists.learner_run._read`)."""
+    return [f"{n}mw" for n in cell_names(dim)] + ["mda", "mdb", "qypm3", "qynm3"]
+
+
 def check_supported(tech: Technology, params: LearnerParams) -> None:
     """Raise :class:`ParameterError` when the whole learner is not supported on ``tech`` with this start
     (:attr:`LearnerParams.UNSUPPORTED`); the blocks' benches are not concerned."""
@@ -446,6 +459,7 @@ def learner(tech: Technology, params: LearnerParams, x: np.ndarray, y: np.ndarra
     st = stimulus(p, x, y)
     cp = p.cell_params()
     nb = NetlistBuilder(f"learner_{p.dim}", tech)
+    nb.netlist.fixed_sizes = True  # no W/L sweep: the technology includes only the model bins used
     args = (p.t_hold_s, p.t_rise_s)
     if p.start == "op":
         nb.vsource("vdd", "vdd", "0", p.vdd_v)
@@ -485,6 +499,9 @@ def learner(tech: Technology, params: LearnerParams, x: np.ndarray, y: np.ndarra
     add_error_path(nb, p)
     if p.start == "op":
         nb.initial_conditions({node: v_c0_v[node] for node in state_nodes(p.dim)})
+    if p.save == "read":
+        nb.save(devices=tuple(read_devices(p.dim)))
+        nb.probe_regions()
     step = p.t_hold_s / p.points_per_hold
     nb.analysis(Analysis("tran", step=step, stop=st.holds * p.t_hold_s, max_step=step, uic=p.start == "uic"))
     return nb.build()

