@@ -184,7 +184,10 @@ def _cell_run(tech, st, stim, w0, lam_c, sim, simulator, out: LearnerFitResult, 
     nl, res = run_cell_bench(tech, p, stim, st.v_c_for(w0), sim, simulator, lam_c=lam_c)
     t = np.asarray(res["time"])
     w = np.interp(np.arange(stim.holds + 1) * p.t_hold_s, t, np.asarray(res.drain_current(f"{CELL}mw"))) / p.i_u_a
-    _check(out, "cell", nl, res, sim, range(0, len(t), max(1, len(t) // 50)))
+    # regions at the middle of up to 50 holds, found by time (settled points: not the few steps of an input
+    # transition, and not wherever the solver happened to put its 50th-point samples)
+    mids = (np.linspace(0, stim.holds - 1, min(50, stim.holds)).round() + 0.5) * p.t_hold_s
+    _check(out, "cell", nl, res, sim, np.unique(np.minimum(np.searchsorted(t, mids), len(t) - 1)))
     out.netlists.setdefault(name, nl)
     if name == "learner_cell_stream":  # the error bench holds e±'s copies at the stream's median ie voltages
         out.data.setdefault("v_ie", {s: float(np.median(res[f"{CELL}ie{s}"])) for s in ("p", "n")})

@@ -253,7 +253,7 @@ def _learner_section(fit: LearnerFitResult, label: str, temp_c: float) -> Learne
     """The calibration file's ``learner`` section from a :func:`calibration.learner_fit.fit_learner` result."""
     p = fit.params
     design = {f.name: getattr(p, f.name) for f in dataclasses.fields(p) if f.name not in p.RUN_SETTINGS}
-    bad = "; ".join(f"{bench}: {', '.join(names)}" for bench, names in sorted(fit.violations.items()) if names)
+    bad = "; ".join(f"{bench}: {', '.join(sorted(names))}" for bench, names in sorted(fit.violations.items()) if names)
     regions = f"devices outside weak inversion/saturation in the benches: {bad}" if bad else "every bench device weak and saturated"
     notes = f"benches on {label} at {temp_c:g} degC (nominal, no mismatch); {regions}; {LEARNER_NOT_MODELLED}"
     return LearnerFit(design=design, nominal=dict(fit.nominal), eta_design=p.eta, fit_rms=dict(fit.fit_rms),
