@@ -275,8 +275,41 @@ class LearnerDies:
         slots = _slots(d)
         sizes = [int(np.prod(shape, dtype=np.int64)) for _, _, shape in slots]
         sigmas = [math.sqrt(sum(model.sigma(r) ** 2 for r in roles if r in active)) for _, roles, _ in slots]
-        # ln(gain) of every slot: one product over all normals, in the gains' precision
-        logs = (die_normals(seed, first_die, dies, sum(sizes)) * np.repeat(sigmas, sizes)).astype(dtype, copy=False)
+        scale = np.repeat(sigmas, sizes)
+        if dies < 1 or first_die < 0:
+            raise ValueError(f"dies must be >= 1 and first_die >= 0, got {dies} and {first_die}")
+        b0, b1 = first_die // DIE_BLOCK, (first_die + dies - 1) // DIE_BLOCK + 1
+
+        def part(blocks: range) -> "LearnerDies":
+            """Draw, scale (ln gains, in ``dtype``) and compose the dies of some stream blocks."""
+            lo = max(first_die - blocks[0] * DIE_BLOCK, 0)
+            hi = min(first_die + dies - blocks[0] * DIE_BLOCK, len(blocks) * DIE_BLOCK)
+            if not scale.any():  # no mismatch on: every gain nominal, nothing to draw
+                return cls._compose(model, np.zeros((hi - lo, scale.size), dtype), slots, sizes, d, dtype)
+            logs = np.empty((len(blocks) * DIE_BLOCK, scale.size), dtype)
+            xi = np.empty((DIE_BLOCK, scale.size))
+            for j, blk in enumerate(blocks):
+                _block_rng(seed, blk).standard_normal(out=xi)
+                np.multiply(xi, scale, out=logs[j * DIE_BLOCK:(j + 1) * DIE_BLOCK], casting="same_kind")
+            return cls._compose(model, logs[lo:hi], slots, sizes, d, dtype)
+
+        # blocks split between threads (numpy releases the GIL in its generators and ufuncs); a die's
+        # values come from its own block's stream, so the split does not change them
+        n_blocks = b1 - b0
+        threads = min(n_blocks, os.cpu_count() or 1, max(1, dies // 128))
+        edges = np.linspace(b0, b1, threads + 1).round().astype(int)
+        spans = [range(int(lo), int(hi)) for lo, hi in zip(edges[:-1], edges[1:])]
+        if threads > 1:
+            with ThreadPoolExecutor(threads) as pool:
+                parts = list(pool.map(part, spans))
+            return cls(*(np.concatenate([getattr(q, f) for q in parts]) for f in cls.__dataclass_fields__))
+        return part(spans[0])
+
+    @classmethod
+    def _compose(cls, model: LearnerModel, logs: FloatArray, slots: list, sizes: list[int], d: int,
+                 dtype: type) -> "LearnerDies":
+        """The composite gains of dies whose slots' ln(gain) are the rows of ``logs``."""
+        dies = logs.shape[0]
         lg: dict[str, FloatArray] = {}
         at = 0
         for (name, _, shape), size in zip(slots, sizes):
@@ -330,6 +363,11 @@ def normals_per_die(d: int) -> int:
     return sum(int(np.prod(shape, dtype=np.int64)) for _, _, shape in _slots(d))
 
 
+def _block_rng(seed: int, block: int) -> np.random.Generator:
+    """The random stream of dies ``block·DIE_BLOCK … (block + 1)·DIE_BLOCK − 1``."""
+    return np.random.Generator(np.random.PCG64(np.random.SeedSequence(seed, spawn_key=(block,))))
+
+
 def die_normals(seed: int, first_die: int, dies: int, n: int) -> FloatArray:
     """(dies, n) standard normals of dies ``first_die …``: block b = die // DIE_BLOCK draws from
     ``SeedSequence(seed, spawn_key=(b,))``, row by row; blocks are drawn in threads (numpy's
@@ -339,8 +377,7 @@ def die_normals(seed: int, first_die: int, dies: int, n: int) -> FloatArray:
     b0, b1 = first_die // DIE_BLOCK, (first_die + dies - 1) // DIE_BLOCK + 1
 
     def block(b: int) -> FloatArray:
-        rng = np.random.Generator(np.random.PCG64(np.random.SeedSequence(seed, spawn_key=(b,))))
-        return rng.standard_normal((DIE_BLOCK, n))
+        return _block_rng(seed, b).standard_normal((DIE_BLOCK, n))
 
     blocks = range(b0, b1)
     workers = min(len(blocks), os.cpu_count() or 1)

@@ -48,6 +48,15 @@ def test_a_die_depends_only_on_seed_and_index(model):
     assert not np.array_equal(model.sample_dies(10, 3, seed=8, first_die=60).fwd, part.fwd)
 
 
+@pytest.mark.parametrize("first, dies", [(0, 1000), (37, 300), (64, 1)])
+def test_every_field_has_one_row_per_die(model, first, dies):
+    """Whatever the split of stream blocks between threads, with mismatch on or off."""
+    for m in (model, model.replace(mismatch_groups=())):
+        gains = m.sample_dies(dies, 2, seed=3, first_die=first)
+        assert {getattr(gains, f).shape[0] for f in LearnerDies.__dataclass_fields__} == {dies}
+    assert np.all(model.replace(mismatch_groups=()).sample_dies(dies, 2).fwd == model.nominal["fwd_gain"])
+
+
 def test_die_normals_are_standard_and_independent_of_threads():
     xi = die_normals(3, 5, 3 * DIE_BLOCK, 50)
     assert abs(np.mean(xi)) < 0.02 and abs(np.std(xi) - 1) < 0.02
