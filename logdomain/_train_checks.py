@@ -24,7 +24,8 @@ from .tasks import Task
 
 __all__ = ["MAX_UPDATES", "MAX_INTEGRATION_STEPS", "MAX_DIE_WEIGHTS", "MAX_SPICE_SAMPLES", "data_option",
            "check_learnable", "check_evaluation_rows", "check_work", "check_spice_samples",
-           "check_ideal_converged", "check_predictions_vary", "check_model_range", "check_learner_technology"]  # fmt: skip
+           "check_ideal_converged", "check_predictions_vary", "check_model_range", "check_learner_technology",
+           "SIGNAL_LIMIT", "check_signal_range"]  # fmt: skip
 
 #: most updates of one training run, ``epochs × training rows`` (about 5 s of the ideal learner)
 MAX_UPDATES = 1_000_000
@@ -32,6 +33,10 @@ MAX_UPDATES = 1_000_000
 MAX_INTEGRATION_STEPS = 4_000_000
 #: most analog weights held at once, ``dies × features`` (8 MB per copy of the state)
 MAX_DIE_WEIGHTS = 1_000_000
+#: the analog learners' signal range is [−SIGNAL_LIMIT, SIGNAL_LIMIT] (currents in units of I_u: the
+#: converters saturate there, :func:`logdomain.learner_sim.quantize`); max-abs scaling maps the
+#: training values onto it, ``--no-scale`` data must already lie in it
+SIGNAL_LIMIT = 1.0
 #: most samples streamed through the transistor-level learner (``simulate learner --samples``)
 MAX_SPICE_SAMPLES = 5000
 
@@ -140,3 +145,19 @@ def check_learner_technology(tech: str) -> None:
 
     if tech in LearnerParams.UNSUPPORTED:
         raise UsageError(f"--tech {tech}: {LearnerParams.UNSUPPORTED[tech]}")
+
+
+def check_signal_range(task: Task, what: str) -> None:
+    """With ``--no-scale``, every training input and target of an analog learner (``what``) lies in
+    [−SIGNAL_LIMIT, SIGNAL_LIMIT]; else refused naming the option, the range and the worst column.
+
+    Only the training rows are streamed through the learner; held-out rows enter predictions
+    ``wᵀx`` only (as with max-abs scaling, where held-out values may exceed the range slightly).
+    """
+    columns = [*task.feature_names, task.target_name]
+    peaks = np.max(np.abs(np.column_stack([task.x_train, task.y_train])), axis=0)
+    worst = int(np.argmax(peaks))
+    if peaks[worst] > SIGNAL_LIMIT:
+        raise UsageError(f"--no-scale: {what} takes signals in [{-SIGNAL_LIMIT:g}, {SIGNAL_LIMIT:g}], but column "
+                         f"{columns[worst]!r} reaches |{peaks[worst]:.6g}| on the training rows; scale the data "
+                         "into that range or drop --no-scale")  # fmt: skip

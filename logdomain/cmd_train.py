@@ -1,7 +1,9 @@
 """CLI commands ``logdomain train`` and ``logdomain compare`` (DESIGN.md §7).
 
 ``train --model ideal|continuous|analog|spice`` runs one learner and reports its weights (in
-feature order) and train/test MSE; ``compare`` runs ideal vs analog over many dies and writes a
+feature order) and train/test MSE in the data's units (the learner runs on max-abs scaled data;
+``weights_scaled``, ``*_mse_scaled`` and ``scaling`` give the scaled problem and the factors,
+:mod:`logdomain.scaling`); ``compare`` runs ideal vs analog over many dies and writes a
 report folder (``summary.json``, ``report.md``, PNGs). Bad input exits 2 with one line naming the
 option; a missing default calibration or an unavailable learner exits 1 with a clear message.
 """
@@ -18,11 +20,12 @@ from typing import Any
 import numpy as np
 
 from ._limits import add_timeout_options
-from ._train_checks import (MAX_UPDATES, check_evaluation_rows, check_ideal_converged, check_learnable,
-                            check_learner_technology, check_model_range, check_predictions_vary, check_spice_samples,
-                            check_work, data_option)
+from ._train_checks import (MAX_UPDATES, SIGNAL_LIMIT, check_evaluation_rows, check_ideal_converged, check_learnable,
+                            check_learner_technology, check_model_range, check_predictions_vary, check_signal_range,
+                            check_spice_samples, check_work, data_option)
 from ._validate import MAX_CALIBRATION_BYTES, check_csv_file, check_input_file, check_output_folder
-from .tasks import TASK_NAMES, Task, get_task, load_csv
+from .scaling import MaxAbsScaling, scaling_summary
+from .tasks import TASK_NAMES, Task, get_task, load_csv, shuffle_training_rows
 
 __all__ = ["register", "cmd_train", "cmd_compare"]
 
@@ -84,11 +87,23 @@ def _common(parser: argparse.ArgumentParser, *, epochs: int = 5) -> None:
     parser.add_argument("--json", action="store_true", help="JSON on stdout")
 
 
+def _row_options(parser: argparse.ArgumentParser, *, analog_models: str) -> None:
+    """``--shuffle`` and ``--no-scale`` (train and compare; not montecarlo)."""
+    parser.add_argument("--shuffle", action="store_true",
+                        help="train on the training rows in one fixed random order drawn from --seed, the same "
+                             "order in every epoch (default: file order)")
+    parser.add_argument("--no-scale", action="store_true",
+                        help="use the data as given, without dividing each column by its max |value| (results "
+                             f"are then in the data's units anyway); {analog_models} need every training value "
+                             f"in [{-SIGNAL_LIMIT:g}, {SIGNAL_LIMIT:g}]")  # fmt: skip
+
+
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add ``train`` and ``compare`` to the ``logdomain`` parser."""
     train = subparsers.add_parser("train", help="train one learner and report weights and MSE")
     train.add_argument("--model", choices=MODELS, default="ideal", help="learner (default ideal)")
     _common(train)
+    _row_options(train, analog_models="--model analog and spice")
     train.add_argument("--dies", type=_integer(1, 100000), default=1, help="analog dies (default 1)")
     train.add_argument("--tech", default="sky130", choices=("ekv", "bsim", "sky130"),
                        help="technology of --model spice (default sky130)")
@@ -98,6 +113,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
     compare = subparsers.add_parser("compare", help="analog vs ideal over many dies; writes a report")
     _common(compare)
+    _row_options(compare, analog_models="the analog learner and the ideal one it is compared with")
     compare.add_argument("--dies", type=_integer(1, 100000), default=32, help="dies (default 32)")
     compare.add_argument("--out", metavar="DIR", default="report", help="report folder (default report/)")
     compare.add_argument("--quick", action="store_true", help="few dies and small sweeps (smoke test)")
@@ -122,7 +138,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _task(args: argparse.Namespace) -> Task:
+    """The data of ``--data``/``--task``: split, max-abs scaled unless ``--no-scale``, training rows
+    permuted once with ``--shuffle``."""
     from .errors import UsageError
+
+    scale = not getattr(args, "no_scale", False)
 
     if args.data is not None and args.task is not None:
         raise UsageError("--data and --task are mutually exclusive; give one")
@@ -133,21 +153,23 @@ def _task(args: argparse.Namespace) -> Task:
             raise UsageError("--data needs --target COLUMN")
         check_csv_file(args.data, "--data")
         try:
-            return load_csv(args.data, args.target, intercept=args.intercept,
-                            test_fraction=args.test_fraction, seed=args.seed)  # fmt: skip
+            task = load_csv(args.data, args.target, intercept=args.intercept,
+                            test_fraction=args.test_fraction, seed=args.seed, scale=scale)  # fmt: skip
         except FileNotFoundError:
             raise UsageError(f"--data: file {args.data!r} does not exist") from None
         except (ValueError, OSError, UnicodeDecodeError, csv.Error) as exc:
             raise UsageError(f"--data: {exc}") from None
-    name = args.task or DEFAULT_TASK
-    kw: dict[str, Any] = {"test_fraction": args.test_fraction, "seed": args.seed}
-    if args.intercept:
-        if name != "diabetes":  # diabetes appends its intercept already
-            raise UsageError(f"--intercept: task {name!r} has no intercept option")
-    try:
-        return get_task(name, **kw)
-    except ValueError as exc:
-        raise UsageError(f"--task {name}: {exc}") from None
+    else:
+        name = args.task or DEFAULT_TASK
+        kw: dict[str, Any] = {"test_fraction": args.test_fraction, "seed": args.seed, "scale": scale}
+        if args.intercept:
+            if name != "diabetes":  # diabetes appends its intercept already
+                raise UsageError(f"--intercept: task {name!r} has no intercept option")
+        try:
+            task = get_task(name, **kw)
+        except ValueError as exc:
+            raise UsageError(f"--task {name}: {exc}") from None
+    return shuffle_training_rows(task, args.seed) if getattr(args, "shuffle", False) else task
 
 
 def _calibration(args: argparse.Namespace):
@@ -175,6 +197,21 @@ def _mse(x: np.ndarray, y: np.ndarray, w: np.ndarray) -> float | None:
     return float(np.mean((x @ w - y) ** 2)) if len(y) else None
 
 
+def _results(task: Task, w: np.ndarray, args: argparse.Namespace) -> dict[str, Any]:
+    """Weights and MSEs of the scaled-problem weights ``w`` (D,), in the data's units and scaled.
+
+    ``weights = weights_scaled · y_scale / x_scale`` (target units per feature unit) and
+    ``*_mse = *_mse_scaled · y_scale²`` (target units squared), :mod:`logdomain.scaling`; with
+    ``--no-scale`` every factor is 1 and both agree.
+    """
+    scaling = task.scaling or MaxAbsScaling.identity(task.n_features)
+    train, test = _mse(task.x_train, task.y_train, w), _mse(task.x_test, task.y_test, w)
+    return {"weights": scaling.weights_to_data(w).tolist(), "train_mse": scaling.mse_to_data(train),
+            "test_mse": scaling.mse_to_data(test), "weights_scaled": [float(v) for v in w], "train_mse_scaled": train,
+            "test_mse_scaled": test, "scaling": scaling_summary(task.scaling, task.feature_names),
+            "shuffle": bool(args.shuffle)}  # fmt: skip
+
+
 # ----------------------------------------------------------------------------- handlers
 
 
@@ -187,6 +224,8 @@ def _train_spice(args: argparse.Namespace, task) -> dict[str, Any]:
     from .spice_learner import compare_spice_learner
 
     check_learner_technology(args.tech)
+    if args.no_scale:
+        check_signal_range(task, "--model spice")
     if task.n_features > MAX_DIM:
         raise UsageError(f"--model spice: the learner has at most {MAX_DIM} inputs; task {task.name!r} has {task.n_features}")
     if not len(task.y_test):
@@ -202,15 +241,15 @@ def _train_spice(args: argparse.Namespace, task) -> dict[str, Any]:
     return {
         "model": "spice", "task": task.name, "features": list(task.feature_names), "eta": args.eta, "lam": args.lam,
         "epochs": args.epochs, "n_train": int(len(y)), "n_test": int(len(task.y_test)),
-        "weights": [float(v) for v in r.weights], "train_mse": _mse(x, y, r.weights),
-        "test_mse": _mse(task.x_test, task.y_test, r.weights),
-        "nmse_vs_ideal": r.nmse_vs_ideal, "weight_nmse": r.weight_nmse, "runtime_s": r.run.runtime_s,
+        **_results(task, np.asarray(r.weights, dtype=np.float64), args), "nmse_vs_ideal": r.nmse_vs_ideal, "weight_nmse": r.weight_nmse, "runtime_s": r.run.runtime_s,
         "tech": r.run.netlist.technology.label, "regions_ok": r.run.regions_ok,
     }  # fmt: skip
 
 
 def cmd_train(args: argparse.Namespace) -> dict[str, Any]:
-    """One learner on one task; returns weights, train/test MSE and the settings."""
+    """One learner on one task; returns weights, train/test MSE (data units and scaled, see
+    :func:`_results`), the scaling and the settings. ``nmse_vs_ideal`` is scale-free;
+    ``weight_nmse`` compares the scaled weights (each feature weighted by its signal range)."""
     from .compare import evaluate
     from .learner_sim import sgdr_learner
     from .errors import CommandError
@@ -225,6 +264,8 @@ def cmd_train(args: argparse.Namespace) -> dict[str, Any]:
     check_work(task, epochs=args.epochs, dies=args.dies, substeps=args.substeps, analog=analog)
     if analog:
         check_model_range(args.eta, args.lam)
+        if args.no_scale:
+            check_signal_range(task, "--model analog")
     if args.model != "ideal":  # these report nmse_vs_ideal
         check_evaluation_rows(task, source)
     cal = _calibration(args) if analog else None
@@ -248,8 +289,9 @@ def cmd_train(args: argparse.Namespace) -> dict[str, Any]:
         w = np.median(run.weights, axis=0)  # effective weights read through the prediction path
         out.update(bits=args.bits, dies=args.dies, calibration=cal.provenance.command or "given")
         if args.dies > 1:
-            out["weights_dies"] = run.weights.tolist()
-    out.update(weights=[float(v) for v in w], train_mse=_mse(x, y, w), test_mse=_mse(task.x_test, task.y_test, w))
+            out["weights_dies"] = (task.scaling.weights_to_data(run.weights) if task.scaling else run.weights).tolist()
+            out["weights_dies_scaled"] = run.weights.tolist()
+    out.update(_results(task, w, args))
     if args.model != "ideal" and np.any(w_ideal != 0):
         try:
             x_eval = task.x_test if len(task.y_test) else task.x_train
@@ -303,6 +345,8 @@ def cmd_compare(args: argparse.Namespace) -> dict[str, Any]:
                         bits_grid=(4, 8, 12), eta_grid=(0.02, 0.1), lam_grid=(0.0, 1e-2), curve_points=20)  # fmt: skip
     check_work(task, epochs=settings["epochs"], dies=settings["dies"], substeps=settings["substeps"], analog=True)
     check_model_range(args.eta, args.lam)
+    if args.no_scale:
+        check_signal_range(task, "compare (the analog learner)")
     config = CompareConfig(**settings)
     model = _analog_model(cal)
     with np.errstate(over="ignore", invalid="ignore"):  # a divergent run is detected and named below

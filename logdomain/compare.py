@@ -32,6 +32,7 @@ from .ideal import sgdr_discrete
 from .learner_model import MISMATCH_GROUPS, NOMINAL_FIELDS, LearnerModel
 from .learner_sim import sgdr_learner
 from .metrics import mse, nmse_vs_ideal, weight_nmse
+from .scaling import MaxAbsScaling, scaling_summary
 from .tasks import Task
 
 __all__ = ["CompareConfig", "CompareResult", "run_compare", "evaluate", "die_stats", "ridge_optimum", "convergence",
@@ -266,8 +267,28 @@ def run_compare(task: Task, model: LearnerModel, config: CompareConfig = Compare
         "bits_sweep": {"bits": list(cfg.bits_grid), "nmse_median": np.median(bits_nmse, axis=-1).tolist()},
         "error_budget": budget,
     }
+    summary.update(_data_units(task, summary))
     bits_sweep = {"bits": np.array(cfg.bits_grid), "nmse": bits_nmse}
     return CompareResult(summary=summary, curves=curves, bits_sweep=bits_sweep, heatmap=heatmap, budget=budget)
+
+
+def _data_units(task: Task, summary: dict[str, Any]) -> dict[str, Any]:
+    """The summary's ``units`` note, its ``scaling`` and the data-unit copies of its weights and MSEs.
+
+    The summary's weights and MSEs (``ideal``, ``analog``, curves, heat map, report) are those of the
+    scaled problem the learners ran on; ``ideal.weights_data`` etc. are them in the data's units
+    (``w · y_scale / x_scale``, ``MSE · y_scale²``, :mod:`logdomain.scaling`).
+    """
+    scaling = task.scaling or MaxAbsScaling.identity(task.n_features)
+    ideal, analog = summary["ideal"], summary["analog"]
+    ideal.update(weights_data=scaling.weights_to_data(ideal["weights"]).tolist(),
+                 train_mse_data=scaling.mse_to_data(ideal["train_mse"]), test_mse_data=scaling.mse_to_data(ideal["test_mse"]))
+    analog.update(weights_median_data=scaling.weights_to_data(analog["weights_median"]).tolist(),
+                  test_mse_data=scaling.mse_to_data(analog["test_mse"]))  # fmt: skip
+    return {"units": "weights and MSEs are of the scaled problem (x/x_scale, y/y_scale; see scaling), except the "
+                     "*_data keys, in the data's units; nmse_vs_ideal is scale-free, weight_nmse compares the "
+                     "scaled weights",
+            "scaling": scaling_summary(task.scaling, task.feature_names)}  # fmt: skip
 
 
 def _model_summary(model: LearnerModel) -> dict[str, Any]:

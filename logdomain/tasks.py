@@ -8,6 +8,9 @@ lie in [−1, 1] (held-out values may exceed it slightly). Signals are later rep
 
 The train/test split is deterministic from ``seed``; training and test rows each keep their
 original (file) order, because SGDr is order dependent and processes rows in order.
+:func:`shuffle_training_rows` permutes the training rows once (seeded), for data stored in an
+order that would bias an in-order learner (e.g. sorted by the target). The scaling and its inverse
+(results back in the data's units) live in :mod:`logdomain.scaling`.
 """
 
 from __future__ import annotations
@@ -17,79 +20,17 @@ import inspect
 import math
 import os
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from numbers import Integral, Real
 from pathlib import Path
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from .scaling import MaxAbsScaling, readonly_copy as _readonly
+
 __all__ = ["TASK_NAMES", "MaxAbsScaling", "Task", "diabetes", "get_task", "load_csv",
-           "synthetic_regression"]  # fmt: skip
-
-
-def _readonly(value: ArrayLike) -> NDArray[np.float64]:
-    arr = np.array(value, dtype=np.float64)  # always a private copy
-    arr.setflags(write=False)
-    return arr
-
-
-@dataclass(frozen=True, kw_only=True, eq=False)
-class MaxAbsScaling:
-    """Per-feature and target scale factors mapping training values onto [−1, 1].
-
-    ``x_scaled = x / x_scale`` and ``y_scaled = y / y_scale``. A column that is all zero on the
-    training rows gets the scale 1 (it stays zero).
-
-    Parameters
-    ----------
-    x_scale : ndarray, shape (D,)
-        Largest absolute training value of each feature, in the feature's own units (> 0).
-    y_scale : float
-        Largest absolute training value of the target, in the target's units (> 0).
-    """
-
-    x_scale: NDArray[np.float64]
-    y_scale: float
-
-    def __post_init__(self) -> None:
-        x_scale = _readonly(self.x_scale)
-        if x_scale.ndim != 1 or not np.all(np.isfinite(x_scale) & (x_scale > 0)):
-            raise ValueError(f"x_scale must be a 1-D array of finite numbers > 0, got {x_scale!r}")
-        if not (math.isfinite(self.y_scale) and self.y_scale > 0):
-            raise ValueError(f"y_scale must be a finite number > 0, got {self.y_scale!r}")
-        object.__setattr__(self, "x_scale", x_scale)
-        object.__setattr__(self, "y_scale", float(self.y_scale))
-
-    @classmethod
-    def fit(cls, x: ArrayLike, y: ArrayLike) -> MaxAbsScaling:
-        """Scale factors from training inputs ``x`` (N, D) and targets ``y`` (N,)."""
-        xa = np.asarray(x, dtype=np.float64)
-        ya = np.asarray(y, dtype=np.float64)
-        if xa.ndim != 2 or ya.ndim != 1 or xa.shape[0] != ya.shape[0] or xa.shape[0] == 0:
-            raise ValueError(
-                f"MaxAbsScaling.fit needs x of shape (N, D) and y of shape (N,) with N >= 1, "
-                f"got {xa.shape} and {ya.shape}"
-            )
-        x_scale = np.max(np.abs(xa), axis=0)
-        y_scale = float(np.max(np.abs(ya)))
-        return cls(x_scale=np.where(x_scale > 0, x_scale, 1.0), y_scale=y_scale or 1.0)
-
-    def transform_x(self, x: ArrayLike) -> NDArray[np.float64]:
-        """Inputs (N, D) in feature units → circuit units."""
-        return np.asarray(x, dtype=np.float64) / self.x_scale
-
-    def inverse_x(self, x_scaled: ArrayLike) -> NDArray[np.float64]:
-        """Inputs in circuit units → feature units."""
-        return np.asarray(x_scaled, dtype=np.float64) * self.x_scale
-
-    def transform_y(self, y: ArrayLike) -> NDArray[np.float64]:
-        """Targets in target units → circuit units."""
-        return np.asarray(y, dtype=np.float64) / self.y_scale
-
-    def inverse_y(self, y_scaled: ArrayLike) -> NDArray[np.float64]:
-        """Targets or predictions in circuit units → target units."""
-        return np.asarray(y_scaled, dtype=np.float64) * self.y_scale
+           "shuffle_training_rows", "synthetic_regression"]  # fmt: skip
 
 
 @dataclass(frozen=True, kw_only=True, eq=False)
@@ -171,6 +112,35 @@ def _rngs(seed: int) -> tuple[np.random.Generator, np.random.Generator]:
     """Independent generators for data and split, both determined by ``seed``."""
     data_ss, split_ss = np.random.SeedSequence(seed).spawn(2)
     return np.random.default_rng(data_ss), np.random.default_rng(split_ss)
+
+
+def _shuffle_rng(seed: int) -> np.random.Generator:
+    """The generator of :func:`shuffle_training_rows`: a third child of ``seed``, independent of
+    the data and split streams of :func:`_rngs` (so shuffling does not change the split)."""
+    return np.random.default_rng(np.random.SeedSequence(seed).spawn(3)[2])
+
+
+def shuffle_training_rows(task: Task, seed: int = 0) -> Task:
+    """The task with its training rows in one fixed random order (held-out rows unchanged).
+
+    The permutation depends only on ``seed`` and the number of training rows; a learner that makes
+    several passes reuses this one order in every epoch (it is not reshuffled per epoch, unlike
+    scikit-learn's ``SGDRegressor(shuffle=True)``).
+
+    Parameters
+    ----------
+    task : Task
+        Any task (scaled or not; the scaling is kept).
+    seed : int, default 0
+        Seed of the permutation, >= 0.
+
+    Returns
+    -------
+    Task
+        A new task; ``x_train[k] = task.x_train[p[k]]``, ``y_train[k] = task.y_train[p[k]]``.
+    """
+    order = _shuffle_rng(_check_seed(seed)).permutation(len(task.y_train))
+    return replace(task, x_train=task.x_train[order], y_train=task.y_train[order])
 
 
 def _split(n_rows: int, test_fraction: float, rng: np.random.Generator) -> tuple[NDArray, NDArray]:

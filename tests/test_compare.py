@@ -57,9 +57,17 @@ def test_train_ideal_equals_reference(capsys, csv_file):
                    "--intercept", "--eta", "0.1", "--lam", "0.01", "--epochs", "3", "--test-fraction", "0")
     task = load_csv(csv_file, "target", intercept=True, test_fraction=0)
     ref = reference_sgdr(task.x_train.tolist(), task.y_train.tolist(), 0.1, 0.01, 3)
-    np.testing.assert_allclose(out["weights"], ref, rtol=0, atol=1e-12)
+    np.testing.assert_allclose(out["weights_scaled"], ref, rtol=0, atol=1e-12)
     assert out["features"] == ["a", "b", "c", "intercept"] and out["n_train"] == 80
-    assert out["test_mse"] is None and out["train_mse"] == pytest.approx(np.mean((task.x_train @ ref - task.y_train) ** 2))
+    mse_scaled = np.mean((task.x_train @ ref - task.y_train) ** 2)
+    assert out["test_mse"] is None and out["train_mse_scaled"] == pytest.approx(mse_scaled)
+    # in the data's units: w_i · y_scale / x_scale_i and MSE · y_scale², checked on the raw rows
+    raw = load_csv(csv_file, "target", intercept=True, test_fraction=0, scale=False)
+    w_data = np.array(ref) * task.scaling.y_scale / task.scaling.x_scale
+    np.testing.assert_allclose(out["weights"], w_data, rtol=1e-12)
+    assert out["train_mse"] == pytest.approx(np.mean((raw.x_train @ w_data - raw.y_train) ** 2), rel=1e-9)
+    assert out["scaling"]["x_scale"] == dict(zip(out["features"], task.scaling.x_scale.tolist()))
+    assert out["scaling"]["y_scale"] == task.scaling.y_scale and out["scaling"]["method"] == "max-abs"
 
 
 def test_train_continuous_equals_zoh(capsys, csv_file):
@@ -67,7 +75,8 @@ def test_train_continuous_equals_zoh(capsys, csv_file):
                    "--eta", "0.2", "--epochs", "2")
     task = load_csv(csv_file, "target")
     ref = sgdr_continuous_zoh(task.x_train, task.y_train, 1.0, 0.2, 1e-3, epochs=2)
-    np.testing.assert_allclose(out["weights"], ref, atol=1e-12)
+    np.testing.assert_allclose(out["weights_scaled"], ref, atol=1e-12)
+    np.testing.assert_allclose(out["weights"], task.scaling.weights_to_data(ref), rtol=1e-12)
     assert out["test_mse"] > 0 and 0 < out["nmse_vs_ideal"] < 0.05
 
 
@@ -75,6 +84,9 @@ def test_train_analog_json(capsys, cal_file):
     out = run_json(capsys, "train", "--model", "analog", "--task", "synthetic", "--calibration", str(cal_file),
                    "--dies", "3", "--bits", "10")
     assert len(out["weights"]) == 4 and np.array(out["weights_dies"]).shape == (3, 4)
+    task = synthetic_regression()
+    np.testing.assert_allclose(out["weights_dies"], task.scaling.weights_to_data(out["weights_dies_scaled"]), rtol=1e-12)
+    np.testing.assert_allclose(out["weights"], task.scaling.weights_to_data(out["weights_scaled"]), rtol=1e-12)
     assert {"train_mse", "test_mse", "nmse_vs_ideal"} <= set(out) and out["nmse_vs_ideal"] < 0.2
 
 
