@@ -155,6 +155,12 @@ def test_compare_writes_report(capsys, tmp_path, cal_file):
     assert {p.name for p in out_dir.iterdir()} == files
     summary = json.loads((out_dir / "summary.json").read_text())
     assert summary["nmse_vs_ideal"] == data["nmse_vs_ideal"] and summary["task"]["name"] == "diabetes"
+    # weights and MSEs of the scaled problem, with the factors and data-unit copies beside them
+    sc = summary["scaling"]
+    assert sc["method"] == "max-abs" and list(sc["x_scale"]) == summary["task"]["features"] and "scaled" in summary["units"]
+    w_data = np.array(summary["ideal"]["weights"]) * sc["y_scale"] / np.array(list(sc["x_scale"].values()))
+    np.testing.assert_allclose(summary["ideal"]["weights_data"], w_data, rtol=1e-12)
+    assert summary["analog"]["test_mse_data"] == pytest.approx(summary["analog"]["test_mse"] * sc["y_scale"] ** 2, rel=1e-12)
     assert "nmse_vs_ideal" in (out_dir / "report.md").read_text()
     assert (out_dir / "learning_curves.png").read_bytes()[:4] == b"\x89PNG"
 
