@@ -54,7 +54,7 @@ def check_learnable(task: Task, source: str) -> None:
     y = task.y_train
     if np.ptp(y) == 0:
         raise UsageError(f"{source}: the target {task.target_name!r} is constant on the {len(y)} training "
-                         f"row(s) ({float(y[0]):g} after scaling); there is nothing to learn")  # fmt: skip
+                         f"row(s) ({float(y[0]):g}{' after scaling' if task.scaling else ''}); there is nothing to learn")  # fmt: skip
 
 
 def check_evaluation_rows(task: Task, source: str, minimum: int = 2) -> None:

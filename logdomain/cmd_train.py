@@ -87,15 +87,15 @@ def _common(parser: argparse.ArgumentParser, *, epochs: int = 5) -> None:
     parser.add_argument("--json", action="store_true", help="JSON on stdout")
 
 
-def _row_options(parser: argparse.ArgumentParser, *, analog_models: str) -> None:
+def _row_options(parser: argparse.ArgumentParser, *, no_scale_note: str) -> None:
     """``--shuffle`` and ``--no-scale`` (train and compare; not montecarlo)."""
+    limit = f"[{-SIGNAL_LIMIT:g}, {SIGNAL_LIMIT:g}]"
     parser.add_argument("--shuffle", action="store_true",
                         help="train on the training rows in one fixed random order drawn from --seed, the same "
                              "order in every epoch (default: file order)")
     parser.add_argument("--no-scale", action="store_true",
-                        help="use the data as given, without dividing each column by its max |value| (results "
-                             f"are then in the data's units anyway); {analog_models} need every training value "
-                             f"in [{-SIGNAL_LIMIT:g}, {SIGNAL_LIMIT:g}]")  # fmt: skip
+                        help="use the data as given, without dividing each column by its training max |value|; "
+                             + no_scale_note.format(limit=limit))  # fmt: skip
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -103,7 +103,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     train = subparsers.add_parser("train", help="train one learner and report weights and MSE")
     train.add_argument("--model", choices=MODELS, default="ideal", help="learner (default ideal)")
     _common(train)
-    _row_options(train, analog_models="--model analog and spice")
+    _row_options(train, no_scale_note="then weights_scaled = weights; --model analog and spice need every training "
+                                      "value in {limit}, ideal and continuous take any")
     train.add_argument("--dies", type=_integer(1, 100000), default=1, help="analog dies (default 1)")
     train.add_argument("--tech", default="sky130", choices=("ekv", "bsim", "sky130"),
                        help="technology of --model spice (default sky130)")
@@ -113,7 +114,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
     compare = subparsers.add_parser("compare", help="analog vs ideal over many dies; writes a report")
     _common(compare)
-    _row_options(compare, analog_models="the analog learner and the ideal one it is compared with")
+    _row_options(compare, no_scale_note="the analog learner needs every training value in {limit}")
     compare.add_argument("--dies", type=_integer(1, 100000), default=32, help="dies (default 32)")
     compare.add_argument("--out", metavar="DIR", default="report", help="report folder (default report/)")
     compare.add_argument("--quick", action="store_true", help="few dies and small sweeps (smoke test)")
