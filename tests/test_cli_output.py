@@ -128,7 +128,8 @@ def test_calibrate_prints_for_a_person(calibrate_run):
 def test_calibrate_creates_the_plots_folder_and_files_readable_by_all(calibrate_run):
     code, _, err, folder = calibrate_run
     plots = folder / "new" / "deeper" / "plots"
-    assert code == 0, err and sorted(p.suffix for p in plots.iterdir()) == [".png", ".png"]
+    assert code == 0, err
+    assert sorted(p.suffix for p in plots.iterdir()) == [".png", ".png"]
     for path in [folder / "c.json", *plots.iterdir()]:
         assert _mode(path) == 0o644, path
     assert _mode(folder / "new") == _mode(plots) == 0o755
