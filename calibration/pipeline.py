@@ -17,7 +17,7 @@ import hashlib
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 
@@ -113,13 +113,26 @@ def calibrate(
     quick: bool = False,
     command: str = "",
     simulator: Simulator | None = None,
+    progress: Callable[[int, int, str], None] | None = None,
 ) -> CalibrationRun:
-    """Characterize ``technology`` in SPICE and fit the behavioural models."""
+    """Characterize ``technology`` in SPICE and fit the behavioural models.
+
+    ``progress(done, total, what)``, if given, is called after each characterization step (an I–V
+    set at one temperature, the multiplier's training or validation points, the weight cell's fit
+    or range, a mismatch size, the learner's blocks) with the steps done, their total and a label.
+    """
     simulator = simulator or get_simulator()
     tech = get_technology(technology, corner=corner)
     sim = SimParams(temp_c=temp_c)
     plan = plan_for(quick, temp_c)
     run = CalibrationRun(calibration=None)  # type: ignore[arg-type]
+    mismatch_steps = 2 * len(plan.mismatch_sizes_m) if technology == "sky130" else 0
+    steps = [0, 2 * len(plan.temps_c) + 2 + 2 + mismatch_steps + 1]  # done, total
+
+    def step(what: str) -> None:
+        steps[0] += 1
+        if progress is not None:
+            progress(steps[0], steps[1], what)
 
     # -- devices: EKV at each temperature, both polarities ---------------------------------------
     # If the free fit puts I_spec□ more than 10x below the card's physical estimate
@@ -133,11 +146,11 @@ def calibrate(
         # sky130's pfet_01v8 is binned in W with different parameters per bin: one EKV card can
         # describe one bin only (three widths: 8 % rms; one: 3.9 %), so the pMOS is fitted at one size
         sizes = list(plan.device_sizes_m) if polarity == "n" or technology != "sky130" else list(plan.device_sizes_m[:1])
-        data_by_t = {
-            t: collect_iv(tech, polarity, sizes_m=sizes, vds_values_v=list(plan.vds_values_v),
-                          temp_c=t, vgs_start_v=-0.2, vgs_stop_v=vgs_stop, simulator=simulator)
-            for t in plan.temps_c
-        }
+        data_by_t = {}
+        for t in plan.temps_c:
+            data_by_t[t] = collect_iv(tech, polarity, sizes_m=sizes, vds_values_v=list(plan.vds_values_v),
+                                      temp_c=t, vgs_start_v=-0.2, vgs_stop_v=vgs_stop, simulator=simulator)  # fmt: skip
+            step(f"{polarity}MOS I-V at {t:g} °C")
         run.iv[polarity] = data_by_t[temp_c]
         fits = {t: fit_ekv(d) for t, d in data_by_t.items()}
         estimate = tech.specific_current_a(polarity, 1.0, 1.0, temp_c)
@@ -156,13 +169,17 @@ def calibrate(
     base = MultiplierParams()
     i_unit = base.i_x_a
     train = simulate_multiplier_points(tech, design_points(i_unit, 2.0, plan.multiplier_train, seed=1), base=base, sim=sim, simulator=simulator)
+    step("multiplier training points")
     valid = simulate_multiplier_points(tech, design_points(i_unit, 2.0, plan.multiplier_validation, seed=2), base=base, sim=sim, simulator=simulator)
+    step("multiplier validation points")
     run.multiplier = mult = fit_multiplier(train, valid, i_unit)
 
     # -- weight cell: tau, lambda_eff, leak, asymmetry, range ---------------------------------
     cell_params = CALIBRATION_CELL
     run.cell = cell = fit_weight_cell(tech, cell_params, sim=sim, simulator=simulator)
+    step("weight cell")
     i_w_min, i_w_max, run.range_records = cell_range(tech, cell_params, factors=plan.range_factors, sim=sim, simulator=simulator)
+    step("weight cell range")
 
     # -- mismatch: Monte Carlo on the PDK's mismatch models ------------------------------------
     a_vt = {"n": 0.0, "p": 0.0}
@@ -170,12 +187,13 @@ def calibrate(
     gain_sigma = 0.0
     if technology == "sky130":
         for polarity, vgs in (("n", 0.3), ("p", 0.6)):
-            run.mismatch_samples[polarity] = [
-                sample_mismatch(get_technology("sky130", corner=corner, mismatch=True, seed=12345 + k), polarity,
-                                w_m=w, l_m=l, count=plan.mismatch_count, slope_factor=devices[polarity].n,
-                                vgs_v=vgs, sim=sim, simulator=simulator)
-                for k, (w, l) in enumerate(plan.mismatch_sizes_m)
-            ]
+            run.mismatch_samples[polarity] = []
+            for k, (w, l) in enumerate(plan.mismatch_sizes_m):
+                run.mismatch_samples[polarity].append(
+                    sample_mismatch(get_technology("sky130", corner=corner, mismatch=True, seed=12345 + k), polarity,
+                                    w_m=w, l_m=l, count=plan.mismatch_count, slope_factor=devices[polarity].n,
+                                    vgs_v=vgs, sim=sim, simulator=simulator))  # fmt: skip
+                step(f"{polarity}MOS mismatch at W/L {w * 1e6:g}/{l * 1e6:g} µm")
             a_vt[polarity] = fit_pelgrom(run.mismatch_samples[polarity])
             samples_total += plan.mismatch_count * len(plan.mismatch_sizes_m)
         # current-gain spread of the weight cell's output device: σ(ΔV_T)/(n U_T)
@@ -186,6 +204,7 @@ def calibrate(
 
     # -- the transistor-level learner's own blocks: nominal gains of its behavioural model ---------
     run.learner = learner = fit_learner(tech, quick=quick, sim=sim, simulator=simulator)
+    step("learner blocks")
 
     hashes = {
         "nmos_iv": _hash(blocks.nmos_iv(tech).text(sim)),

@@ -32,8 +32,8 @@ from __future__ import annotations
 import json
 import os
 import re
+import secrets
 import stat
-import tempfile
 from dataclasses import asdict, dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -251,10 +251,13 @@ class Calibration:
         return json.dumps(self.to_dict(), indent=2, sort_keys=False) + "\n"
 
     def save(self, path: str | os.PathLike) -> Path:
-        """Write atomically (a temporary file renamed into place)."""
+        """Write atomically (a temporary file renamed into place), with the mode of a new file
+        (``0o666`` less the umask)."""
         target = Path(path)
         target.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=target.parent, suffix=".json.tmp")
+        # created as open(..., "x") would: mode 0o666 less the umask (0644 under umask 022), not mkstemp's 0600
+        tmp = os.fspath(target.with_name(f".{target.name}.{secrets.token_hex(8)}.tmp"))
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
         try:
             with os.fdopen(fd, "w") as stream:
                 stream.write(self.to_json())

@@ -5,27 +5,56 @@ filesystem: ``os.replace`` is then an atomic rename — a temporary file in ``/t
 another filesystem and could not be renamed into place). :class:`StagedOutputs` groups several
 outputs: none is renamed into place before all of them were written, so a failed or interrupted
 command leaves no output at all (an earlier file of the same name stays as it was).
+
+Files are created with mode ``0o666 & ~umask`` (0644 under the usual umask 022), as ``open()`` and
+ordinary tools create them — not the 0600 of :func:`tempfile.mkstemp`. An output folder that does
+not exist yet (parents too) is created at the commit, so a failed run leaves no empty folders.
 """
 
 from __future__ import annotations
 
 import os
+import secrets
 import shutil
 import signal
 import tempfile
 from pathlib import Path
 from typing import Callable
 
-__all__ = ["StagedOutputs", "write_atomic"]
+__all__ = ["StagedOutputs", "write_atomic", "create_file", "nearest_existing"]
 
 #: signals held back while the staged files are renamed into place (the commit is not split)
 _HELD = {signal.SIGINT, signal.SIGALRM, signal.SIGTERM}
 
 
-def _umask() -> int:
-    mask = os.umask(0o022)
-    os.umask(mask)
-    return mask
+#: attempts at a fresh temporary name before giving up (each name has 64 random bits)
+_NAME_ATTEMPTS = 100
+
+
+def create_file(folder: str | os.PathLike, prefix: str, suffix: str = ".tmp") -> str:
+    """Create a new empty file ``folder/prefix<random>suffix`` and return its path.
+
+    Created as ``open(..., "x")`` would (``O_CREAT | O_EXCL``, mode ``0o666`` less the umask), so
+    the finished output gets the permissions of any new file rather than :func:`tempfile.mkstemp`'s
+    0600; the umask is never changed (it is process-wide).
+    """
+    for _ in range(_NAME_ATTEMPTS):
+        path = os.path.join(folder, f"{prefix}{secrets.token_hex(8)}{suffix}")
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0), 0o666)
+        except FileExistsError:
+            continue
+        os.close(fd)
+        return path
+    raise FileExistsError(f"no free temporary name in {os.fspath(folder)!r}")
+
+
+def nearest_existing(path: str | os.PathLike) -> Path:
+    """``path`` itself if it exists, else its nearest existing ancestor (``.`` for a relative path)."""
+    current = Path(path)
+    while not os.path.lexists(current) and current != current.parent:
+        current = current.parent
+    return current
 
 
 class StagedOutputs:
@@ -44,17 +73,19 @@ class StagedOutputs:
     def file(self, target: str | os.PathLike) -> str:
         """A temporary file name beside ``target`` to write to; becomes ``target`` at commit."""
         path = Path(target)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-        os.close(fd)
+        tmp = create_file(path.parent, f".{path.name}.")
         self._files.append((tmp, path))
-        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp's 0600 would carry over to the output
         return tmp
 
     def folder(self, target: str | os.PathLike) -> Path:
-        """A temporary folder inside the existing folder ``target``; at commit every file written
-        into it is moved into ``target`` (replacing files of the same name)."""
+        """A temporary folder for the files of folder ``target``; at commit ``target`` is created if
+        missing (parents too, mode ``0o777`` less the umask) and every file written into the
+        temporary folder is moved into it (replacing files of the same name).
+
+        The temporary folder sits in ``target`` or, while that does not exist, in its nearest
+        existing ancestor — the same filesystem, so the moves are renames."""
         path = Path(target)
-        tmp = Path(tempfile.mkdtemp(dir=path, prefix=".staged-"))
+        tmp = Path(tempfile.mkdtemp(dir=nearest_existing(path), prefix=".staged-"))
         self._folders.append((tmp, path))
         return tmp
 
@@ -62,6 +93,8 @@ class StagedOutputs:
         """Rename every staged output into place (signals held meanwhile), then forget them."""
         held = signal.pthread_sigmask(signal.SIG_BLOCK, _HELD)
         try:
+            for _, path in self._folders:  # new folders first: nothing is in place if one fails
+                path.mkdir(parents=True, exist_ok=True)
             for tmp, path in self._files:
                 os.replace(tmp, path)
             for tmp, path in self._folders:

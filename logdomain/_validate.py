@@ -5,9 +5,10 @@ names the option, the value and what is allowed, before any work starts; or, for
 cannot be printed as strict JSON, :class:`NonFiniteResult`.
 
 Inputs (``--data``, ``--calibration``) must be regular files (not folders, FIFOs, devices or
-sockets) of at most ``max_bytes``, UTF-8 text without NUL bytes. Outputs must name a file of the
-right suffix in an existing, writable folder and must not be a folder or a special file
-themselves; the files are written atomically beside their target (:mod:`logdomain._io`).
+sockets) of at most ``max_bytes``, UTF-8 text without NUL bytes. Output files must name a file of
+the right suffix in an existing, writable folder and must not be a folder or a special file
+themselves; output folders are created when missing (parents too) under a writable folder; the
+files are written atomically beside their target (:mod:`logdomain._io`).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from typing import Any, Iterable
 
 import numpy as np
 
+from ._io import nearest_existing
 from .errors import UsageError
 
 __all__ = [
@@ -133,8 +135,12 @@ def check_output_file(path: str, option: str, suffixes: Iterable[str]) -> Path:
 
 
 def check_output_folder(path: str, option: str) -> Path:
-    """An output folder: an existing writable folder, or a new name in an existing writable folder."""
+    """An output folder: an existing writable folder, or a new name whose missing folders (parents
+    too) can be created — its nearest existing ancestor is a writable folder. The caller creates
+    the missing folders only when it writes its outputs (:meth:`logdomain._io.StagedOutputs.folder`)."""
     target = Path(path)
+    if not path:
+        raise UsageError(f"{option} must name a folder, got {path!r}")
     if target.exists():
         if not target.is_dir():
             raise UsageError(f"{option}: {path!r} exists and is not a folder")
@@ -142,10 +148,10 @@ def check_output_folder(path: str, option: str) -> Path:
             raise UsageError(f"{option}: folder {path!r} is not writable")
         parent = target.resolve().parent
     else:
-        parent = target.parent
+        parent = nearest_existing(target.parent)
         if not parent.is_dir():
-            raise UsageError(f"{option}: folder {str(parent)!r} does not exist")
-    if not os.access(parent, os.W_OK | os.X_OK):  # the report is staged beside the target
+            raise UsageError(f"{option}: cannot create folder {path!r}: {str(parent)!r} exists and is not a folder")
+    if not os.access(parent, os.W_OK | os.X_OK):  # the outputs are staged beside or above the target
         raise UsageError(f"{option}: folder {str(parent)!r} is not writable")
     return target
 

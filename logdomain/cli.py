@@ -1,6 +1,8 @@
 """Command-line interface (contract: shared/DESIGN.md §7). Thin: parsing and printing only.
 
-JSON goes to stdout with ``--json``; logs and progress go to stderr. Every failure ends in one
+JSON goes to stdout with ``--json``; without it, the same result rendered for a person
+(:func:`logdomain._render.render_human`: aligned ``key: value`` lines and small tables, numbers with
+units); logs and progress go to stderr. Every failure ends in one
 line on stderr and an exit status: 2 for bad input (named option, allowed range, value; nothing
 run, nothing written), 1 for a run that failed (simulation, divergence, ``--timeout``, a write
 that failed), 130 when interrupted. JSON is strict (no NaN or Infinity: a result that holds one
@@ -37,6 +39,7 @@ from . import __version__
 from ._io import write_atomic
 from ._limits import DEFAULT_POINT_TIMEOUT_S, RunTimeout, add_timeout_options, run_deadline
 from ._modes import check_applicable, explicit_options
+from ._render import render_human
 from ._validate import NonFiniteResult, check_output_file, dumps_strict, strict_json
 from .errors import CommandError, UsageError
 
@@ -235,15 +238,6 @@ def _cmd_simulate(args: argparse.Namespace) -> dict[str, Any]:
     return out
 
 
-def _human(data: dict[str, Any]) -> str:
-    lines = []
-    for key, value in data.items():
-        if isinstance(value, list) and len(value) > 8:
-            value = f"[{len(value)} values]"
-        lines.append(f"{key}: {value}")
-    return "\n".join(lines) + "\n"
-
-
 #: longest error line printed, characters
 MAX_MESSAGE_CHARS = 2000
 
@@ -305,7 +299,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             elif getattr(args, "json", False):
                 text = dumps_strict(data) + "\n"
             else:
-                text = _human(strict_json(data))
+                text = render_human(strict_json(data))
         except SystemExit as exc:  # --help, --version
             return exc.code if isinstance(exc.code, int) else 0
         except BaseException as exc:  # noqa: BLE001 - the boundary: every failure becomes one line

@@ -1,6 +1,7 @@
 """``logdomain calibrate``: fit behavioural models from SPICE and write a calibration file.
 
-The calibration file and the ``--plots`` PNGs are written together at the end, or not at all.
+The calibration file and the ``--plots`` PNGs are written together at the end, or not at all
+(the ``--plots`` folder, parents too, is created then if missing). Progress goes to stderr.
 """
 
 from __future__ import annotations
@@ -8,8 +9,10 @@ from __future__ import annotations
 import argparse
 import os
 import shlex
+import sys
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable, Iterator
 
 from netlists import ParameterError, SimParams, Simulator
 from netlists.technologies import CORNERS, TECHNOLOGY_NAMES
@@ -35,6 +38,24 @@ def register(subparsers) -> None:
     parser.set_defaults(handler=cmd_calibrate)
 
 
+@contextmanager
+def _progress_bar() -> Iterator[Callable[[int, int, str], None]]:
+    """A progress callback for :func:`calibration.pipeline.calibrate`: a tqdm bar on stderr (never
+    stdout), shown only when stderr is a terminal and the run has lasted a second (as ``sweep``
+    and ``montecarlo`` do)."""
+    from tqdm import tqdm
+
+    with tqdm(total=None, unit="step", file=sys.stderr, desc="logdomain calibrate", delay=1.0,
+              disable=not sys.stderr.isatty()) as bar:  # fmt: skip
+
+        def progress(done: int, total: int, what: str) -> None:
+            bar.total = total
+            bar.set_postfix_str(what, refresh=False)
+            bar.update(done - bar.n)
+
+        yield progress
+
+
 def cmd_calibrate(args: argparse.Namespace) -> dict[str, Any]:
     from calibration.pipeline import calibrate, reference_parameters
     from calibration.schema import CalibrationError
@@ -45,18 +66,16 @@ def cmd_calibrate(args: argparse.Namespace) -> dict[str, Any]:
         raise UsageError(f"--temp-c: {exc}") from exc
     out = check_output_file(args.out, "--out", (".json",))
     if args.plots:
-        plots = check_output_folder(args.plots, "--plots")
-        if not plots.is_dir():
-            raise UsageError(f"--plots: {args.plots!r} is not a folder")
+        plots = check_output_folder(args.plots, "--plots")  # created at the end if missing
     corner = [f"--corner={args.corner}"] if args.tech == "sky130" else []  # other technologies have none
     command = "logdomain calibrate " + " ".join(
         shlex.quote(part)
         for part in [f"--tech={args.tech}", *corner, f"--temp-c={temp_c:g}", *(["--quick"] if args.quick else []), f"--out={out.name}"]
     )
-    with Simulator(timeout_s=args.point_timeout) as simulator:
+    with Simulator(timeout_s=args.point_timeout) as simulator, _progress_bar() as progress:
         try:
             run = calibrate(args.tech, corner=args.corner, temp_c=temp_c, quick=args.quick, command=command,
-                            simulator=simulator)  # fmt: skip
+                            simulator=simulator, progress=progress)  # fmt: skip
         except (CalibrationError, ValueError, ArithmeticError) as exc:  # a fit that failed or left the schema
             raise CommandError(f"calibration of {args.tech} at {temp_c:g} °C failed: {exc}") from exc
     with StagedOutputs() as staged:  # the file and its plots together, or nothing

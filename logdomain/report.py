@@ -1,21 +1,21 @@
 """Write a comparison to a folder: ``summary.json``, ``report.md`` and the PNGs of :mod:`logdomain.plots`.
 
-Atomic: everything is first written into a fresh temporary folder next to the target; only when
-all files exist are they moved into place one ``os.replace`` each, so a failure leaves no
-half-written file behind (an earlier report stays as it was).
+Atomic (:class:`logdomain._io.StagedOutputs`): everything is first written into a fresh temporary
+folder in the target (or its nearest existing ancestor); only when all files exist is the target
+created if missing and are they moved into place one ``os.replace`` each, so a failure leaves no
+half-written file and no new empty folder behind (an earlier report stays as it was).
 """
 
 from __future__ import annotations
 
 import json
 import os
-import shutil
-import tempfile
 from pathlib import Path
 from typing import Any
 
 import matplotlib.pyplot as plt
 
+from ._io import StagedOutputs
 from ._validate import dumps_strict
 from .compare import CompareResult
 from .plots import FIGURES
@@ -113,18 +113,17 @@ def _dominant(budget: list[dict]) -> str:
 
 
 def write_report(result: CompareResult, out_dir: str | os.PathLike) -> Path:
-    """Write ``summary.json``, ``report.md`` and the figures into ``out_dir`` (created if needed).
+    """Write ``summary.json``, ``report.md`` and the figures into ``out_dir`` (created at the end if missing, parents too).
 
     ``summary["report"]`` is set to the path of ``report.md``. Returns that path.
     """
     target = Path(out_dir)
     if target.exists() and not target.is_dir():
         raise NotADirectoryError(f"{target} exists and is not a folder")
-    target.parent.mkdir(parents=True, exist_ok=True)
     summary = dict(result.summary, report=str(target / "report.md"),
                    files=["summary.json", "report.md", *FIGURES])  # fmt: skip
-    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}-", dir=target.parent))
-    try:
+    with StagedOutputs() as staged:  # every file, or none (and no new empty folder)
+        tmp = staged.folder(target)
         for name, make in FIGURES.items():
             fig = make(result)
             try:
@@ -133,10 +132,5 @@ def write_report(result: CompareResult, out_dir: str | os.PathLike) -> Path:
                 plt.close(fig)
         (tmp / "report.md").write_text(render_markdown(summary), encoding="utf-8")
         (tmp / "summary.json").write_text(dumps_strict(summary) + "\n", encoding="utf-8")  # no NaN/Infinity
-        target.mkdir(exist_ok=True)
-        for name in summary["files"]:
-            os.replace(tmp / name, target / name)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
     result.summary.update(report=summary["report"], files=summary["files"])
     return target / "report.md"

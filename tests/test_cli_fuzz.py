@@ -251,7 +251,7 @@ for path in ("/dev/zero", "/dev/null", "/", "{w}/missing.json"):
 for label, argv, make in [
     ("compare --out is a file", ("compare", "--quick", "--out", "{w}/f"), _file("f", "x")),
     ("compare --out is /dev/null", ("compare", "--quick", "--out", "/dev/null"), None),
-    ("compare --out parent missing", ("compare", "--quick", "--out", "{w}/no/such/report"), None),
+    ("compare --out under a file", ("compare", "--quick", "--out", "{w}/f/such/report"), _file("f", "x")),
     ("compare --out is a fifo", ("compare", "--quick", "--out", "{w}/p"), _fifo("p")),
     ("calibrate --out is a folder", ("calibrate", "--tech", "ekv", "--quick", "--out", "{w}/c.json"), _folder("c.json")),
     ("calibrate --out parent missing", ("calibrate", "--tech", "ekv", "--out", "{w}/no/c.json"), None),
@@ -259,7 +259,7 @@ for label, argv, make in [
     ("calibrate --out /dev/null", ("calibrate", "--tech", "ekv", "--out", "/dev/null"), None),
     ("calibrate --out a fifo", ("calibrate", "--tech", "ekv", "--out", "{w}/c.json"), _fifo("c.json")),
     ("calibrate --plots is a file", ("calibrate", "--tech", "ekv", "--out", "{w}/c.json", "--plots", "{w}/f"), _file("f", "")),
-    ("calibrate --plots missing", ("calibrate", "--tech", "ekv", "--out", "{w}/c.json", "--plots", "{w}/none"), None),
+    ("calibrate --plots under a file", ("calibrate", "--tech", "ekv", "--out", "{w}/c.json", "--plots", "{w}/f/p"), _file("f", "")),
     ("simulate --plot is a folder", ("simulate", "nmos", "--plot", "{w}/p.png"), _folder("p.png")),
     ("simulate --plot suffix", ("simulate", "nmos", "--plot", "{w}/p.jpg"), None),
     ("simulate --plot parent missing", ("simulate", "nmos", "--plot", "{w}/no/p.png"), None),

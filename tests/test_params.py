@@ -136,6 +136,34 @@ def test_si_suffixes(text, value):
     assert math.isclose(parse_number(text), value, rel_tol=1e-12)
 
 
+#: text ngspice reads as a number (manual §2.3.1: number, scale factor T G Meg K mil m u n p f,
+#: case-insensitive, letters after it ignored) and the value it reads
+NGSPICE_NUMBERS = [
+    ("2um", 2e-6), ("10nA", 10e-9), ("2uA", 2e-6), ("1meg", 1e6), ("1MEGohm", 1e6), ("1m", 1e-3),
+    ("1M", 1e-3), ("1MA", 1e-3), ("1mil", 25.4e-6), ("1e-6", 1e-6), ("1e-3k", 1.0), ("2V", 2.0),
+    ("2A", 2.0), ("2.5Hz", 2.5), ("2F", 2e-15), ("3pF", 3e-12), ("2mm", 2e-3), ("-4volts", -4.0),
+]
+
+
+@pytest.mark.parametrize("text,value", NGSPICE_NUMBERS)
+def test_unit_letters_after_scale_factor(text, value):
+    assert math.isclose(parse_number(text), value, rel_tol=1e-12)
+
+
+@pytest.mark.parametrize("text", ["2um", "10nA", "1M", "1mil", "2kOhm", "2A", "2F", "1e-3k"])  # |v| < 1e4 (runner guard)
+def test_numbers_read_as_ngspice_reads_them(simulator, text):
+    """The independent reference: ngspice itself reads the same text as the same value."""
+    result = simulator.run_text(f"* t\nv1 a 0 {text}\nr1 a 0 1\n.op\n.end\n")
+    assert math.isclose(float(result.voltage("a")[0]), parse_number(text), rel_tol=1e-9)
+
+
+# "1x" and "2uu": ngspice ignores unknown letters (reads 1 and 2e-6); we refuse them as likely typos
+@pytest.mark.parametrize("text", ["1x", "2uu", "1 u", "u", "1e", "--1", "1e999", "-1e999u", "inf", "nan", "1µ", "2um;", ""])
+def test_nonsense_and_non_finite_refused(text):
+    with pytest.raises(ParameterError, match="w_m"):
+        parse_number(text, "w_m")
+
+
 def test_spice_number_refuses_non_finite():
     with pytest.raises(ParameterError):
         spice_number(float("nan"))
