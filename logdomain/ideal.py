@@ -29,6 +29,7 @@ All quantities are dimensionless except ``tau_s`` and ``t_hold_s`` (seconds).
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Callable
 from numbers import Integral, Real
 
@@ -250,6 +251,21 @@ def sgdr_discrete(
         e_k = ya[..., k] - np.sum(w * x_k, axis=-1)
         return (1.0 - eta_k * lam_a)[..., None] * w + (eta_k * e_k)[..., None] * x_k
 
+    return _warn_if_diverged(_discrete_runs(xa, ya, wa, batch, n_epochs, return_history, eta_a, lam_a, step, capped_step,
+                                            step_cap))  # fmt: skip
+
+
+def _warn_if_diverged(out):
+    """Warn (RuntimeWarning) when SGDr's weights are not finite: η(‖x‖² + λ) ≥ 2 on some rows."""
+    w = out[0] if isinstance(out, tuple) else out
+    if not np.all(np.isfinite(w)):
+        warnings.warn("SGDr diverged (non-finite weights): η(‖x‖² + λ) must stay below 2 on every row — lower η or "
+                      "scale the inputs", RuntimeWarning, stacklevel=3)  # fmt: skip
+    return out
+
+
+def _discrete_runs(xa, ya, wa, batch, n_epochs, return_history, eta_a, lam_a, step, capped_step, step_cap):
+    """The loop of :func:`sgdr_discrete`: compiled for many runs, else the numpy step over samples."""
     n_runs = int(np.prod(batch, dtype=np.int64)) if batch else 1
     compiled = (_ideal_kernel.numba_available and step_cap is None and not return_history and len(batch) == 1
                 and n_runs * xa.shape[-2] * xa.shape[-1] * n_epochs >= _ideal_kernel.MIN_WORK)  # fmt: skip

@@ -10,6 +10,7 @@ converged at η = 0.05 with one step per hold).
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 from numbers import Integral
 
@@ -19,7 +20,8 @@ from numpy.typing import ArrayLike, NDArray
 from . import _learner_kernel as kernel
 from .learner_model import LearnerDies, LearnerModel
 
-__all__ = ["LearnerRun", "sgdr_learner", "readout", "quantize", "KERNEL_MIN_WORK", "ETA_MAX", "LAM_MAX"]
+__all__ = ["LearnerRun", "sgdr_learner", "readout", "quantize", "KERNEL_MIN_WORK", "ETA_MAX", "LAM_MAX", "AnalogRangeWarning",
+           "SATURATION_FRACTION"]
 
 #: largest η = T_s/τ the model integrates (a hold of 10 τ: the cells have long settled)
 ETA_MAX = 10.0
@@ -27,6 +29,15 @@ ETA_MAX = 10.0
 LAM_MAX = 100.0
 
 FloatArray = NDArray[np.float64]
+
+
+class AnalogRangeWarning(UserWarning):
+    """A run went where the analog learner does not do what ideal SGDr does: clipped inputs or targets,
+    a signal below the converters' resolution, a weight at the edge of its range, a non-finite state."""
+
+
+#: a half of a weight below this fraction of the common-mode set point S₀ counts as at its floor
+SATURATION_FRACTION = 0.01
 
 #: dies × weights × holds above which backend="auto" runs the compiled loop (numba)
 KERNEL_MIN_WORK = 20_000
@@ -97,6 +108,36 @@ def readout(model: LearnerModel, gains: LearnerDies, W: FloatArray) -> tuple[Flo
     off = y_scale * model.x_floor * np.sum(h[:, :, 0, 0] * wp + h[:, :, 1, 1] * wm - h[:, :, 0, 1] * wp - h[:, :, 1, 0] * wm, axis=-1)
     eff = 0.5 * (pos + neg)
     return eff, pos, neg, (np.zeros_like(off) if model.chop else off)
+
+
+def _range_warnings(x: FloatArray, y: FloatArray, xq: FloatArray, yq: FloatArray, model: LearnerModel, W: FloatArray) -> None:
+    """Warn (:class:`AnalogRangeWarning`) about what the learner did not learn as ideal SGDr would; the
+    messages name the cause and the data, not the run, so that many runs on one stream warn once."""
+    def warn(message: str) -> None:
+        warnings.warn(message, AnalogRangeWarning, stacklevel=4)  # the caller of sgdr_learner
+
+    for name, raw, scale in (("x", x, model.x_scale), ("y", y, 1.0)):
+        over = np.abs(raw) > scale
+        if np.any(over):
+            warn(f"{name} exceeds the analog range [-{scale:g}, {scale:g}] in {int(over.sum())} of {raw.size} values "
+                 f"(largest |{name}| {float(np.max(np.abs(raw))):.3g}): the converters clip them; scale the data "
+                 f"(e.g. MaxAbsScaler) to train the learner on what it can represent")  # fmt: skip
+    if model.bits is not None:
+        lsb = 2.0 ** (1 - model.bits)
+        dead = [i for i in range(x.shape[1]) if np.any(x[:, i] != 0) and not np.any(xq[:, i] != 0)]
+        if dead:
+            warn(f"features {dead} are below half a step of the {model.bits}-bit converters ({lsb / 2:.3g}) on every row: "
+                 f"quantised to 0, the learner never sees them")  # fmt: skip
+        if np.any(y != 0) and not np.any(yq != 0):
+            warn(f"every target is below half a step of the {model.bits}-bit converters ({lsb / 2:.3g}): quantised to 0")
+    if not np.all(np.isfinite(W)):
+        warn("the learner's state is not finite (training diverged): its weights are meaningless")
+        return
+    floor = SATURATION_FRACTION * model.cm_set
+    if np.any(np.min(W, axis=-1) < floor):
+        warn(f"some weights reached the edge of their range: one half of the pair at its floor (< {floor:.3g} I_u), so "
+             f"|w| cannot grow further (the pair's common mode S₀ = {model.cm_set:.3g} I_u bounds it); scale the targets "
+             f"down or the inputs up")  # fmt: skip
 
 
 def _int(name: str, value: object, low: int) -> int:
@@ -186,6 +227,7 @@ def sgdr_learner(x: ArrayLike, y: ArrayLike, model: LearnerModel, eta: float, la
         kernel.run_numpy(W, *args)
     W = W.astype(np.float64)
     hist_w = hist_w.astype(np.float64)
+    _range_warnings(xa, ya, xq, yq, model, W)
     eff, pos, neg, off = readout(model, gains, W)
     history = None
     if every is not None:

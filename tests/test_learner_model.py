@@ -177,3 +177,52 @@ def test_bad_run_arguments_are_named(stream, design, kw, message):
     eta, lam = args.pop("eta"), args.pop("lam")
     with pytest.raises(ValueError, match=message):
         sgdr_learner(x, y, design, eta, lam, **args)
+
+
+# -- warnings: what the analog learner cannot do as ideal SGDr would ----------------------------------
+
+
+def _messages(record) -> list[str]:
+    from logdomain.learner_sim import AnalogRangeWarning
+
+    return [str(w.message) for w in record if issubclass(w.category, AnalogRangeWarning)]
+
+
+class _no_warning:
+    def __enter__(self):
+        import warnings
+
+        self._cm = warnings.catch_warnings(record=True)
+        self.record = self._cm.__enter__()
+        warnings.simplefilter("always")
+        return self.record
+
+    def __exit__(self, *exc):
+        self._cm.__exit__(*exc)
+        assert not _messages(self.record), _messages(self.record)
+
+
+def test_in_range_data_warns_nothing(stream, mismatched):
+    x, y = stream
+    with _no_warning():
+        sgdr_learner(x, y, mismatched.replace(bits=8), 0.05, 1e-3, dies=2)
+
+
+def test_clipped_inputs_and_targets_and_dead_features_warn(stream, mismatched):
+    x, y = stream
+    x = x * 4.0
+    x[:, 1] = 1e-4  # below half an 8-bit step on every row
+    with pytest.warns(UserWarning) as record:
+        sgdr_learner(x, y * 4.0, mismatched.replace(bits=8), 0.05, 1e-3, dies=2)
+    text = " | ".join(_messages(record))
+    assert "x exceeds the analog range" in text and "y exceeds the analog range" in text
+    assert "features [1] are below half a step" in text
+
+
+def test_a_weight_at_the_edge_of_its_range_warns(stream, mismatched):
+    """Targets the weights cannot reach (x small, y full scale): one half of a pair runs to its floor."""
+    x, y = stream
+    with pytest.warns(UserWarning) as record:
+        run = sgdr_learner(x * 0.05, y / np.max(np.abs(y)), mismatched, 0.5, 1e-3, epochs=20, dies=2)
+    assert any("edge of their range" in m for m in _messages(record))
+    assert np.min(run.state) < 0.01 * mismatched.cm_set
