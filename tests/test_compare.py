@@ -161,7 +161,16 @@ def test_compare_writes_report(capsys, tmp_path, cal_file):
     w_data = np.array(summary["ideal"]["weights"]) * sc["y_scale"] / np.array(list(sc["x_scale"].values()))
     np.testing.assert_allclose(summary["ideal"]["weights_data"], w_data, rtol=1e-12)
     assert summary["analog"]["test_mse_data"] == pytest.approx(summary["analog"]["test_mse"] * sc["y_scale"] ** 2, rel=1e-12)
-    assert "nmse_vs_ideal" in (out_dir / "report.md").read_text()
+    report = (out_dir / "report.md").read_text()
+    assert "nmse_vs_ideal" in report
+    # the report defines its metric: a "Metric" section, before the tables and the budget
+    metric = report.index("\n## Metric\n")
+    assert metric < report.index("| learner |") < report.index("## Error budget")
+    section = report[metric:report.index("\n## ", metric + 1)]
+    assert "**nmse_vs_ideal** = mean((ŷ_analog − ŷ_ideal)²) / var(ŷ_ideal), over the held-out (test) rows" in section
+    assert "Why the variance" in section and "constant shift" in section
+    assert "**ideal_gap**" in section and "**ideal_converged** is |ideal_gap| ≤ 1 %" in section
+    assert "**t/τ** = η × updates" in section
     assert (out_dir / "learning_curves.png").read_bytes()[:4] == b"\x89PNG"
 
 
