@@ -1,4 +1,5 @@
-"""The README's two commands and its Python example, copied verbatim from the README and run."""
+"""The README's two commands and its Python example, copied verbatim from the README and run; its metric defined
+before its first use and its notebooks linked."""
 
 from __future__ import annotations
 
@@ -51,3 +52,22 @@ def test_make_demo_writes_the_report():
     assert report.startswith("# Analog vs ideal SGDr") and "**Verdict:**" in report
     for png in ("learning_curves.png", "nmse_vs_bits.png", "heatmap_eta_lambda.png", "error_budget.png"):
         assert (ROOT / "report" / png).stat().st_size > 10_000
+
+
+def test_readme_defines_nmse_vs_ideal_before_its_first_use():
+    definition = README.index("`nmse_vs_ideal =\nmean((ŷ_analog − ŷ_ideal)²) / var(ŷ_ideal)` on held-out rows")
+    assert definition < README.index("`nmse_vs_ideal`") < README.index("| **analog vs ideal, diabetes")
+    assert "(#what-the-toolkit-measures-this-machine-2-cores-2026-12-02)" in README
+    assert "## What the toolkit measures (this machine, 2 cores, 2026-12-02)" in README  # the anchor's target
+    from logdomain.compare import CONVERGED_GAP
+
+    assert f"`ideal_converged` says it is within ±{100 * CONVERGED_GAP:g} %" in README
+
+
+def test_readme_links_every_notebook():
+    section = README[README.index("\n## Notebooks\n"):]
+    section = section[: section.index("\n## ", 1)]
+    notebooks = sorted(p.name for p in (ROOT / "notebooks").glob("*.ipynb"))
+    assert len(notebooks) == 4
+    for name in notebooks:
+        assert f"[{name}](notebooks/{name})" in section, name
