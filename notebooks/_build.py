@@ -48,7 +48,19 @@ This notebook
 4. checks regions: every signal device in weak inversion (IC ≤ 0.1) and saturated (V_DS ≥ 4 U_T),
    and shows that a block driven out of weak inversion is reported, not hidden,
 
-and ends with assertions on the numbers behind the figures."""),
+and ends with assertions on the numbers behind the figures.
+
+**How to read it.** Before each step, what the cell does and why; after each result, what to look at.
+The text says where to read a number, not its value: the printouts are the figures.
+
+## 0. Setup
+
+The first cell imports the generators and starts **one** ngspice worker process (`get_simulator()`),
+reused by every simulation below (cheaper than a process per run, and a crash stays in the worker).
+It then asks each technology whether it can run here. `available()` returns a pair: a flag and where the models come
+from — `built in` for `ekv`, whose MOSFET is written into the netlist itself, and the folder of the
+model library for `sky130`. If `sky130` prints `False`, the model library is missing: run `make setup`
+or set `PDK_ROOT` to an installed PDK."""),
     ("code", SETUP + """
 
 from netlists import MosBenchParams, MultiplierParams, SimParams, blocks, check_regions, get_simulator, get_technology
@@ -64,10 +76,27 @@ for name, tech in techs.items():
 
 Generators are pure functions `(technology, params) → Netlist`; `Netlist.text()` writes the SPICE
 deck (options, temperature, the technology's model preamble, elements, analyses). Each MOSFET's
-drain has a 0 V ammeter (`vam_*`) so the runner can read every drain current."""),
+drain has a 0 V ammeter (`vam_*`) so the runner can read every drain current.
+
+The next cell describes an nMOS I–V bench with a typed parameter class — every field in SI units with
+its unit in the name (`w_m`, `l_m`, `vds_v`), checked against its range when the object is made — and
+prints the deck `blocks.nmos_iv` writes for `sky130`. Nothing is simulated yet: generating is separate
+from running."""),
     ("code", """\
 bench = MosBenchParams(w_m=10e-6, l_m=2e-6, vds_v=0.5, vgs_start_v=-0.3, vgs_stop_v=0.8, vgs_step_v=0.005)
 print(blocks.nmos_iv(techs["sky130"], bench).text())"""),
+    ("md", """\
+**What to look at in the deck.** The `.param … mismatch_factor` line and the `.include` are the
+technology's preamble: the sky130 model file of the chosen corner, with the PDK's Monte Carlo switches
+off (mismatch is an explicit option of the technology, used in notebook 02). `.options` sets tight
+absolute tolerances: subthreshold currents are pico- to nanoamperes. Then the bench itself: a drain source `vd`, a gate source `vg`, the
+ammeter `vam_m1` in series with the drain, the transistor as an instance of the PDK's
+`sky130_fd_pr__nfet_01v8` (its model takes W and L in µm, which is why the deck shows `w=10 l=2` for
+the 10 µm × 2 µm of `bench`), and a `.dc` sweep of `vg` from `vgs_start_v` to `vgs_stop_v`.
+
+The same interface builds the translinear multiplier on `ekv`, whose preamble defines its MOSFETs as
+subcircuits (`ld_ekv_n`, `ld_ekv_p`) with a B-source EKV channel current (cut at 110 characters for
+display only)."""),
     ("code", """\
 mult_params = MultiplierParams(i_x_a=1e-9, i_y_a=1e-9, i_z_a=1e-9)
 mult_netlist = blocks.multiplier(techs["ekv"], mult_params)
@@ -75,11 +104,21 @@ mult_netlist = blocks.multiplier(techs["ekv"], mult_params)
 for line in mult_netlist.text().splitlines():
     print(line if len(line) <= 110 else line[:110] + " …")"""),
     ("md", """\
+In the multiplier deck, find the three input currents (`iy`, `ix`, `iz`, from the supply into nodes
+`a`, `b`, `c`, each 1 nA here), the four wide signal devices `m1`–`m4` that form the translinear loop,
+and the long, narrow `m5` that closes the feedback. The output node is held at a fixed voltage by
+`vout`, and the output current is read through the ammeter of `m3`. The analysis is a single `.op`: one
+operating point per input setting.
+
 ## 2. Subthreshold I–V sweeps
 
 `iv_curve` runs the bench's DC sweep; `fit_weak_inversion` fits `log10 I_D = a + V_GS/S` between
 30× the leakage floor and IC = 1e-3, giving the swing S (mV/decade) = n·U_T·ln 10. Both
-polarities, both technologies (pMOS voltages and currents are shown as magnitudes)."""),
+polarities, both technologies (pMOS voltages and currents are shown as magnitudes).
+
+Why: everything downstream assumes devices exponential in V_GS; the swing says how exponential, and
+the slope factor n it implies enters time constants and mismatch later. The cell runs four sweeps
+(2 technologies × 2 polarities) through the same worker, prints one line per fit and plots the curves."""),
     ("code", """\
 curves, swings = {}, {}
 for name, tech in techs.items():
@@ -109,11 +148,26 @@ for ax, pol in zip(axes, ("n", "p")):
 axes[0].set_ylabel("|I_D| (A)")
 fig.tight_layout()"""),
     ("md", """\
+**What to look at.** On the logarithmic current axis a device in weak inversion is a straight line:
+each curve should be straight over several decades, between the flat leakage floor at the bottom and
+the bend into moderate inversion at the top, near its dotted line (IC = 0.1, where this toolkit draws
+the edge of weak inversion). The black dashed segments are the fitted lines, drawn only over the
+window the fit used; they should lie on the coloured curves. In the printout read, per technology
+and polarity, the swing (mV/decade), R² and the number of decades fitted. A good result: R² within a
+thousandth of 1 over at least three decades, and a swing a little above the room-temperature
+limit of about 60 mV/decade (S/60 mV is roughly the slope factor n). A bad one: a curve that bends
+inside its fit window, a fit over barely a decade, or a swing far outside 60–100 mV/decade — that would
+point to a wrong model file, corner or temperature."""),
+    ("md", """\
 ## 3. Translinear multiplier
 
 Four devices in a translinear loop give `I_out = I_y·I_z/I_x` while they stay in weak inversion.
 `multiplier_sweep` moves each input over two decades (the others at 1 nA), simulates every point
-and checks its regions."""),
+and checks its regions.
+
+The learner's products are built from this block. The cell runs the sweep on both technologies,
+prints the largest relative error and whether every point passed the region check, and plots each
+point against its law."""),
     ("code", """\
 sweeps = {name: multiplier_sweep(tech, mult_params, decades=2.0, points=5, simulator=sim) for name, tech in techs.items()}
 
@@ -135,11 +189,24 @@ for ax in (ax1, ax2):
 ax2.legend(fontsize=7, ncol=2)
 fig.tight_layout()"""),
     ("md", """\
+**What to look at.** Left: simulated against ideal output current on log–log axes; a perfect multiplier
+puts every marker on the dashed diagonal, and over two decades the markers should be indistinguishable
+from it at this scale. Right: the same points as relative error in %, which is where differences show.
+Read the printed maximum |error| for each technology and check that `regions ok at every point` is
+`True` — an accurate output from a device outside weak inversion would be luck, not design. An error of the same size everywhere is a gain (notebook 02 fits it); one that grows toward an end of
+the range is a nonlinearity or a device nearing the edge of weak inversion. `ekv` should be close to exact; `sky130` has a larger,
+systematic error, which is why calibration fits the block instead of assuming the ideal law."""),
+    ("md", """\
 ## 4. Region check
 
 `check_regions` reads the operating point back: per device the inversion coefficient
 IC = I_D/I_spec and V_DS/U_T. The nominal multiplier passes; the same block at 3 µA per input is
-pushed past the weak-inversion limit, and the checker names the devices that left it."""),
+pushed past the weak-inversion limit, and the checker names the devices that left it.
+
+The cell runs one operating point of the nominal multiplier per technology and prints a summary line
+and one row per device: its role (`signal` devices must obey the law; the `feedback` device only
+biases the loop), its drain current, IC and V_DS/U_T. Then it builds the same block on `sky130` with
+every input raised to 3 µA and prints the checker's verdict."""),
     ("code", """\
 reports = {}
 for name, tech in techs.items():
@@ -153,7 +220,19 @@ hot = mult_params.replace(i_x_a=3e-6, i_y_a=3e-6, i_z_a=3e-6)
 hot_netlist = blocks.multiplier(techs["sky130"], hot)
 hot_report = check_regions(hot_netlist, sim.run(hot_netlist))
 print("\\nsky130 at 3 µA per input:", hot_report.summary())"""),
-    ("md", "## Checks on the data behind the figures"),
+    ("md", """\
+**What to look at.** A device passes when IC ≤ 0.1 (weak inversion: the exponential law holds) and
+V_DS/U_T ≥ 4 (saturated: the drain current no longer depends on V_DS). Scan the IC and V_DS/U_T
+columns for the device with the least margin — the one that will fail first when currents rise or the
+supply drops; in this block it is the feedback device, which carries the most current through the
+smallest W/L. The last line is the point of the checker: at 3 µA per input the loop devices leave weak
+inversion, and the summary names each one with its IC instead of returning a plausible-looking current.
+
+## Checks on the data behind the figures
+
+The last cell asserts the statements above on the data behind the figures (swings, R², decades; the
+`ekv` swing against its own card; the multiplier's error and regions; the two region reports) and
+prints `all checks passed`, which `tests/test_notebooks.py` requires."""),
     ("code", """\
 for (name, pol), fit in swings.items():
     assert 60.0 <= fit.swing_mv_per_decade <= 100.0, (name, pol, fit)
