@@ -263,7 +263,16 @@ nonlinearity (`block_fit`), the weight cell's τ, λ_eff, leak and up/down asymm
 and Pelgrom mismatch from the PDK's Monte Carlo models (`mismatch`). `pipeline.calibrate` runs all of
 them; here each step runs on its own, with the quick plan of `plan_for(quick=True)`, so the data
 behind every fit can be looked at. The notebook ends by loading the shipped default calibration
-(sky130 tt, 27 °C) and its provenance."""),
+(sky130 tt, 27 °C) and its provenance.
+
+**Why calibrate.** Notebook 03 simulates thousands of dies, which SPICE cannot; the fast learner is
+only as good as the numbers it is given, so each is fitted here to SPICE and validated on data the fit
+did not use. After each result, the text says which number to read; the values are in the printouts.
+
+The first cell imports the fitting functions, starts one ngspice worker and shows the quick plan: the
+device sizes and V_DS values of the I–V sweeps, the mismatch sizes and how many devices of each, and
+how many random multiplier points to fit and to validate on. The full plan behind the shipped file
+is larger, so values differ a little from the shipped ones (section 6)."""),
     ("code", SETUP + """
 
 from calibration import load_default_calibration
@@ -285,7 +294,11 @@ plan"""),
     ("md", """\
 ## 1. Device fit — the golden reference first
 
-On `ekv` the SPICE device *is* an EKV model, so the fit must give back the card's own values."""),
+On `ekv` the SPICE device *is* an EKV model, so the fit must give back the card's own values.
+This step tests the fitting procedure itself: if it fails here, where the answer is known, no fit on
+`sky130` can be trusted. The cell sweeps I_D–V_GS over the plan's sizes and V_DS values, fits
+I_spec□ (the specific current per square), the slope factor n, the threshold V_T0 and the DIBL
+coefficient σ, and prints each beside the card's value."""),
     ("code", """\
 iv_kw = dict(sizes_m=list(plan.device_sizes_m), vds_values_v=list(plan.vds_values_v), temp_c=27.0,
              vgs_start_v=-0.2, vgs_stop_v=0.7, simulator=sim)
@@ -294,12 +307,18 @@ card = reference_parameters("ekv")["devices"]["n"]
 for key in ("i_spec_sq_a", "n", "vt0_v", "sigma_dibl"):
     print(f"{key:12s} fitted {getattr(ekv_fit, key): .5g}   card {card[key]: .5g}")"""),
     ("md", """\
+**What to look at.** The two columns should agree to the printed digits for I_spec□, n and V_T0. The
+card has no DIBL, so σ should come out indistinguishable from zero (a tiny value in scientific notation)."""),
+    ("md", """\
 ## 2. Device fit on sky130 (quick plan) and its residuals
 
 `fit_ekv` minimizes the error of ln I_D over the weak/moderate inversion window (IC ≤ 0.1) with
 `scipy.optimize.least_squares`. As in `pipeline.calibrate`, when the free fit puts I_spec□ more than
 10× below the card's physical estimate (sky130's pMOS: moderate inversion is not identifiable from
-the sweep), I_spec□ is held at that estimate and V_T0, n, σ are fitted over IC ≤ 1e-3."""),
+the sweep), I_spec□ is held at that estimate and V_T0, n, σ are fitted over IC ≤ 1e-3.
+
+The cell fits both polarities and prints the four parameters, whether I_spec□ was held, and the rms
+error of ln I_D over the points fitted."""),
     ("code", """\
 sky_iv, sky_fit, held = {}, {}, {}
 for pol in ("n", "p"):
@@ -313,6 +332,11 @@ for pol in ("n", "p"):
     print(f"sky130 {pol}MOS: I_spec□ {fit.i_spec_sq_a:.3e} A{' (held)' if held[pol] else ''}, n {fit.n:.4f}, "
           f"V_T0 {fit.vt0_v:.4f} V, σ {fit.sigma_dibl:.4f}, rms log error {100 * fit.rms_log_error:.2f} % "
           f"over {fit.n_points} points")"""),
+    ("md", """\
+Read n first: it sets the learner's time constants and converts currents to threshold offsets in
+section 5, and the checks accept 1.1–1.7. `(held)` marks
+the polarity whose I_spec□ was fixed; its fit window is narrower, so expect fewer points. The next cell draws the fitted model over the whole sweep against SPICE, and its
+relative error inside the fit window."""),
     ("code", """\
 residual_rms = {}
 fig, axes = plt.subplots(2, 2, figsize=(11, 7))
@@ -339,10 +363,24 @@ for row, pol in enumerate(("n", "p")):
 fig.tight_layout()
 print({pol: f"{100 * v:.2f} %" for pol, v in residual_rms.items()})"""),
     ("md", """\
+**What to look at.** One row per polarity. Left: SPICE (colour, one curve per V_DS) with the fitted
+model dashed. Through the weak-inversion part the dashed lines should sit on the curves; well above
+the window (strong inversion) they may part, which is outside what the model is fitted for and outside
+where the learner operates. Right: residuals in the window, in %. Good residuals are small and without
+structure. Structure names the culprit: a tilt across V_GS is a wrong n, an offset common to every V_DS
+is the I_spec□–V_T0 trade-off, curves of different V_DS apart from each other is a wrong σ. The printed
+dictionary gives the rms residual per polarity; pMOS is expected to be the larger (held I_spec□,
+narrower window)."""),
+    ("md", """\
 ## 3. Multiplier block fit
 
 Model: `I_out = gain·P·(P/I_unit)^ν` with P = I_y·I_z/I_x, fitted on log-uniform random inputs within
-±1 decade of 1 nA and validated on a second random set the fit never saw."""),
+±1 decade of 1 nA and validated on a second random set the fit never saw.
+
+Notebook 01 showed that the sky130 multiplier departs from `I_y·I_z/I_x` systematically. The cell
+simulates both point sets, fits the gain and the exponent ν (a power-law bend: ν = 0 is a straight
+scale), prints the validation error of the fitted model beside that of the ideal law, and plots the
+deviation of each point from the ideal law."""),
     ("code", """\
 base = MultiplierParams()
 train = simulate_multiplier_points(sky, design_points(base.i_x_a, 2.0, plan.multiplier_train, seed=1), base=base, simulator=sim)
@@ -363,12 +401,26 @@ ax.grid(True, which="both", alpha=0.3)
 ax.legend(fontsize=8)
 fig.tight_layout()"""),
     ("md", """\
+**What to look at.** The markers are what SPICE gives relative to the ideal law; the black line is the
+fitted model relative to the same law. A good fit runs through the cloud of both marker sets, and the
+validation markers (never used by the fit) scatter around it no more than the training ones. In the
+printout, the fitted model's validation error should be clearly smaller than the ideal law's: that is
+the case for fitting the block rather than assuming its law. The gain's distance from 1 is the
+level of the line; ν is its slope on this log axis."""),
+    ("md", """\
 ## 4. Weight-cell fit
 
 The log-domain integrator obeys `τ dI_w/dt = I_e·I_x/I_u − λ·I_w` by design. `fit_weight_cell`
 fits `τ dI_w/dt = P − λ_eff·I_w − leak` to an up-step response (×3 and back) and validates on a
 down-step (×1/3) it did not see; the up and down relaxation rates give the update asymmetry. The
-cell is the pipeline's (C = 200 pF, τ ≈ 70 ms)."""),
+cell is the pipeline's (C = 200 pF, τ ≈ 70 ms).
+
+The weight cell is the learner's memory and integrator: τ sets the learning rate η = T_s/τ, λ_eff the
+weight decay the circuit actually applies, and an up/down asymmetry biases every update. The cell
+prints the fitted τ against the design τ = C·U_T/(κ·I_A) (κ, the gate coupling measured on the cell's
+output device, is printed too), λ_eff against the design λ, the leak, the asymmetry, and the rms error
+of the fitted law on the fit and the validation step. It then re-simulates the response and solves the
+fitted law on the same input for the plot."""),
     ("code", """\
 cell_params = CALIBRATION_CELL  # the cell the shipped calibration characterizes
 cell = fit_weight_cell(sky, cell_params, simulator=sim)
@@ -394,12 +446,23 @@ for ax in (ax1, ax2):
 fig.tight_layout()
 law_rms = float(np.sqrt(np.mean((law / resp.i_w_a - 1) ** 2)))"""),
     ("md", """\
+**What to look at.** Left: the SPICE weight current through the step up and back, the fitted law
+dashed, the design law dotted. The dashed line should be on the SPICE curve through both transitions;
+the distance of the dotted line is how far the circuit is from its drawing — what calibration corrects.
+Right: the error of each law in %; the fitted law's should stay in a narrow band. In the printout compare the two rms errors: validation larger than the fit is normal, validation
+many times larger would mean the law fits one transient, not the cell. λ_eff below the design λ is a
+weaker decay than programmed; a non-zero asymmetry is the seed of the drift notebook 03 explains."""),
+    ("md", """\
 ## 5. Mismatch: Monte Carlo and Pelgrom
 
 `sky130` with `mismatch=True` gives every instance its own ΔV_T from the PDK's mismatch models.
 `sample_mismatch` simulates `count` identical devices in one `.op` at a weak-inversion bias and
 converts their currents to ΔV_T = −n·U_T·ln(I_k/I_geo); `fit_pelgrom` fits σ(ΔV_T) = A_VT/√(W·L)
-through the origin."""),
+through the origin.
+
+Mismatch makes two dies of one learner train differently (in notebook 03 it dominates the error). The
+cell samples each polarity at each of the plan's sizes (the n from section 2 converts
+currents to ΔV_T), prints σ(ΔV_T) per size and the fitted A_VT, and plots σ against 1/√(W·L)."""),
     ("code", """\
 mm = get_technology("sky130", corner="tt", mismatch=True, seed=12345)
 samples = {
@@ -425,11 +488,18 @@ ax.grid(True, alpha=0.3)
 ax.legend(fontsize=8)
 fig.tight_layout()"""),
     ("md", """\
+**What to look at.** Pelgrom's law is a straight line through the origin; its slope is A_VT. The larger
+device (left point of each colour) must show the smaller σ, and both points should lie near the dashed
+line. Each σ comes from the printed number of devices N, so it carries a statistical error of roughly
+1/√(2N) of itself: with the quick plan, A_VT is this notebook's least precise number."""),
+    ("md", """\
 ## 6. The shipped default calibration
 
 `load_default_calibration()` validates the packaged JSON (schema version, every field typed and in
 range). Its provenance records the technology, corner, temperature, ngspice version, the hashes of
-the netlists it was made from and the one command that made it (the full plan, not the quick one)."""),
+the netlists it was made from and the one command that made it (the full plan, not the quick one).
+
+The cell prints the provenance, then a table of the shipped values beside this notebook's quick fits."""),
     ("code", """\
 shipped = load_default_calibration()
 prov = shipped.provenance
@@ -447,7 +517,18 @@ rows = [("nMOS n", shipped.devices["n"].n, sky_fit["n"].n),
 print(f"{'':18s} {'shipped':>10s} {'this quick fit':>15s}")
 for name, a, b in rows:
     print(f"{name:18s} {a:10.4g} {b:15.4g}")"""),
-    ("md", "## Checks on the data behind the figures"),
+    ("md", """\
+**What to look at.** The provenance says which file every later result depends on: technology, corner,
+temperature, ngspice version, the command to re-make it, and `netlist_hashes`, which change when a
+generator's output changes (a stale calibration shows up as a hash mismatch). `notes` records what the
+fit could not measure. In the table, device, multiplier and cell parameters should agree closely — the
+weight-cell rows come from the same deterministic simulation of the same cell; A_VT differs most, for
+the statistical reason of section 5.
+
+## Checks on the data behind the figures
+
+The last cell asserts the statements above, each with its tolerance in the code, and ends with
+`all checks passed`."""),
     ("code", """\
 # golden reference: the fit recovers the ekv card
 assert abs(ekv_fit.n / card["n"] - 1) < 0.02, (ekv_fit.n, card["n"])
