@@ -572,7 +572,19 @@ gains fitted to SPICE runs of the learner's own blocks, and for every die its ow
 threshold offset per device, Pelgrom, at the learner's device sizes). `logdomain.compare.run_compare`
 trains it next to ideal discrete SGDr on the same ordered stream and measures
 `nmse_vs_ideal = mean((ŷ_analog − ŷ_ideal)²)/var(ŷ_ideal)` on held-out rows, over many dies.
-Data: scikit-learn's diabetes set (442 patients, 10 features plus an intercept), in circuit units."""),
+Data: scikit-learn's diabetes set (442 patients, 10 features plus an intercept), in circuit units.
+
+**The metric.** ŷ_ideal are the predictions of ideal SGDr, ŷ_analog those of one analog die, both on
+the held-out rows. Dividing by the *variance* of the ideal predictions, not their mean square, makes a
+constant shift of the predictions count: diabetes' predictions have a large mean beside their spread,
+and a mean square would hide an offset. 0 % means the analog learner predicts what the ideal one does;
+100 % means its departure is as large as the spread of the ideal predictions. `t/τ = η × updates` is
+the training length in time constants of the weight cells. `ideal_gap` is the ideal learner's test MSE
+relative to the ridge optimum's with the same λ, minus 1; `ideal_converged` says it is within ±1 %.
+
+The first cell loads the shipped calibration, splits the data (a quarter held out) and builds the
+learner model. "Circuit units": every column divided by its largest training |value|, so that inputs
+and targets fit the converters' [−1, 1]; MSEs below are in those scaled units."""),
     ("code", SETUP + """
 
 from calibration import load_default_calibration
@@ -593,10 +605,18 @@ print(f"calibration: {cal.provenance.technology} {cal.provenance.corner} {cal.pr
 print(f"task: {task.name}, {len(task.y_train)} train / {len(task.y_test)} test rows, features {task.feature_names}")
 print("nominal block gains fitted to SPICE:", {k: round(v, 4) for k, v in model.nominal.items()})"""),
     ("md", """\
+**What to look at.** The provenance line names the calibration every number below depends on. The
+nominal block gains are what the learner's blocks realise in SPICE relative to their drawing: 1 means
+as drawn, so read each one's distance from 1 (`lam_offset` is additive, a change of the weight decay).
+These are the "nominal block gains" of the error budget below, before any mismatch."""),
+    ("md", """\
 ## 1. One run, scikit-learn style
 
 `SGDrRegressor` (ideal discrete SGDr) and `AnalogSGDRegressor` (the learner model, 4 dies, median
-weights) share scikit-learn's `fit`/`predict` contract."""),
+weights) share scikit-learn's `fit`/`predict` contract.
+
+This is the quickest way to use the toolkit: two estimators, the same η, λ and epochs, and a test MSE
+for each on the held-out rows."""),
     ("code", """\
 eta, lam, epochs = 0.05, 1e-3, 5
 ideal_est = SGDrRegressor(eta=eta, lam=lam, epochs=epochs).fit(task.x_train, task.y_train)
@@ -604,11 +624,19 @@ analog_est = AnalogSGDRegressor(eta=eta, lam=lam, epochs=epochs, calibration=cal
 for name, est in (("ideal", ideal_est), ("analog", analog_est)):
     print(f"{name:6s} test MSE {mse(task.y_test, est.predict(task.x_test)):.5f} (scaled units²)")"""),
     ("md", """\
+**What to look at.** The two test MSEs against the targets: the task error. A higher analog one says
+the circuit costs accuracy on this task, but not why, nor how much it varies from die to die (four
+dies, median weights). The comparison below answers both."""),
+    ("md", """\
 ## 2. The comparison
 
 32 dies, 5 epochs (t/τ = η·updates ≈ 83), 8-bit inputs/targets/read-out; sweeps over bits and η × λ;
 the error budget switches each non-ideality on alone — the fitted nominal gains, the mismatch of each
-device group, the resolution — and closes with their sum, the interaction and all together."""),
+device group, the resolution — and closes with their sum, the interaction and all together.
+
+`run_compare` trains the ideal learner once and the analog learner once per die on the same ordered
+stream, then repeats the analog runs for every budget row and every point of the sweeps (most of the
+notebook's run time). It prints three lines: the headline, the convergence check and the verdict."""),
     ("code", """\
 config = CompareConfig(eta=eta, lam=lam, epochs=epochs, bits=8, dies=32, seed=0,
                        bits_grid=tuple(range(4, 13)), eta_grid=(0.01, 0.02, 0.05, 0.1, 0.2),
@@ -619,15 +647,43 @@ print(f"nmse_vs_ideal median {100 * s['nmse_vs_ideal']:.3g} % (10–90 % {100 * 
       f"{100 * s['nmse_vs_ideal_dies']['p90']:.3g} %), t/τ = {s['t_over_tau']:.3g}")
 print(f"ideal gap to the ridge optimum {100 * s['ideal_gap']:+.3g} %, converged: {s['ideal_converged']}")
 print("verdict:", s["verdict"])"""),
+    ("md", """\
+**What to look at.** First line: the median nmse_vs_ideal over the dies and the 10–90 % range — a
+wide range means the result depends strongly on which die one gets, and the median alone undersells
+the worst dies. Second line: whether the ideal learner converged. When it prints `False`, the ideal
+learner is still short of the ridge optimum after this many updates, so nmse_vs_ideal compares two
+learners that are both still moving, and the verdict (third line) refuses to compare with the
+published reference and says what to change. The run may also warn on stderr (`AnalogRangeWarning`)
+that a weight's pair reached its floor: the run completes, but that weight cannot grow further — the
+message says which limit and what to scale.
+
+The learning curves show test MSE against updates."""),
     ("code", """\
 fig = plots.learning_curves(result)
 fig"""),
+    ("md", """\
+**What to look at.** Black: ideal SGDr; orange: the analog median with the band of 10–90 % of dies.
+Both should fall steeply at first, then flatten. A good analog learner follows the black curve down
+and stays on it with a narrow band. Here look at the right end: how far the orange line sits above the
+black one and how wide the band is. An orange curve that flattens above the black or rises again late
+in training is drift, not slow learning. These are task errors against the targets; nmse_vs_ideal
+compares predictions with each other, so the two can rank runs differently.
+
+Next, the error budget as a figure and as a table."""),
     ("code", """\
 fig = plots.error_budget(result)
 display(fig)
 for row in result.budget:
     med = "" if row.get("median") is None else f"{100 * row['median']:8.3g} %"
     print(f"{row['name']:38s} {med:>10s}   excess {100 * row['excess']:+.3g}" if row.get("excess") is not None else f"{row['name']:38s} {med:>10s}")"""),
+    ("md", """\
+**What to look at.** The first row is the baseline: the same learner with ideal blocks, which differs
+from discrete SGDr only by its continuous-time integration; it should be tiny beside everything else.
+Each following row switches on one non-ideality on the same dies; `excess` is its cost in percentage
+points above the baseline. The longest bar is the dominant single cause. Then the sum of the single
+rows, the interaction (all together minus baseline minus sum) and `all`, which is the headline. If the
+interaction is comparable to the largest single row, the non-idealities reinforce each other and no
+single fix closes the gap."""),
     ("md", """\
 ## 3. Why diabetes is hard for an analog learner
 
@@ -636,7 +692,11 @@ a drift ∝ Δg·E|e·x| that does not vanish at the optimum (the asymmetric-upd
 Wu et al. 2024). The learner balances that drift against the curvature of the loss, the eigenvalues
 of E[x xᵀ] + λ: where the curvature is small the drift moves the weights far. Diabetes' inputs are
 nearly collinear (s1, s2, s4), so its smallest eigenvalue is tiny; a well-conditioned synthetic task
-of the same size shows the same learner within a small fraction of that error."""),
+of the same size shows the same learner within a small fraction of that error.
+
+The cell computes the eigenvalues of E[x xᵀ] on diabetes and their ratio (the condition number), then
+builds a synthetic task with as many features and rows, trains the ideal and the analog learner (8
+bits, 32 dies) on it, and prints both tasks' median nmse_vs_ideal side by side."""),
     ("code", """\
 H = task.x_train.T @ task.x_train / len(task.y_train)
 eig = np.linalg.eigvalsh(H)
@@ -651,13 +711,40 @@ pred = run_well.predict(well.x_test)
 nmse_well = nmse_vs_ideal(pred, np.broadcast_to(well.x_test @ w_well, pred.shape))
 print(f"well-conditioned task (condition number {eig_well[-1] / eig_well[0]:.3g}): nmse_vs_ideal median "
       f"{100 * np.median(nmse_well):.3g} % against {100 * s['nmse_vs_ideal']:.3g} % on diabetes")"""),
+    ("md", """\
+**What to look at.** The smallest eigenvalues: the flat directions along which a biased update moves
+the weights far. Compare the two condition numbers, then the two nmse_vs_ideal values on the last line:
+the same circuit and settings on a task without flat directions. A much lower error there says the
+diabetes figure is a property of the task together with the circuit, not of the circuit alone.
+
+## 4. Resolution, and η × λ
+
+The last two figures come from the sweeps `run_compare` already ran: nmse_vs_ideal against the number
+of bits of inputs, targets and weight read-out, and over the grid of programmed η and λ."""),
     ("code", """\
 fig = plots.bits_sweep(result)
 fig"""),
+    ("md", """\
+**What to look at.** With few bits quantisation dominates and nmse_vs_ideal is high; it should fall as
+bits are added, then flatten once another non-ideality (here mismatch) dominates. Where the curve
+flattens is the resolution beyond which more bits buy nothing; compare it with the `resolution` row of
+the budget, which is the cost of the chosen bits alone."""),
     ("code", """\
 fig = plots.eta_lam_heatmap(result)
 fig"""),
-    ("md", "## Checks on the data behind the figures"),
+    ("md", """\
+**What to look at.** Each cell is the median nmse_vs_ideal for one (η, λ), same epochs. Larger η means
+a longer t/τ for the same data; larger λ adds curvature λ to every direction of the loss, which should
+limit the drift along the flat directions of section 3 — at the price of a more strongly regularised
+solution, which the task error, not this map, judges. Look for the region of low error and whether the
+chosen point (η and λ above) lies in it.
+
+## Checks on the data behind the figures
+
+The last cell asserts what the text relies on: both learners learn; the budget closes (baseline + sum
++ interaction = all, and all is the headline); the baseline is far below the headline; diabetes is far
+worse conditioned than the synthetic task and the same learner does much better on the latter; and the
+verdict follows the convergence check. It ends with `all checks passed`."""),
     ("code", """\
 c = result.curves
 # both learners learn: their test MSE falls well below where it started
