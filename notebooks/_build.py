@@ -780,7 +780,20 @@ The same stream goes through
 * the **ideal continuous SGDr** (`logdomain.ideal.sgdr_continuous_zoh`, exact zero-order hold).
 
 A dim-1 stream at η = 0.1 over 200 samples trains to t/τ = 20 in a few seconds; then two mismatch
-dies of the PDK (each its own seed) beside the model's own die distribution."""),
+dies of the PDK (each its own seed) beside the model's own die distribution.
+
+**Why this notebook.** Notebook 03's numbers come from the behavioural model, because only the model is
+fast enough for thousands of dies. They are worth something only if the model behaves like the circuit
+it stands for. Here both see the same stream, and the ideal learner is the common yardstick. Two
+numbers carry the argument: `nmse_vs_ideal` (defined in notebook 03: mean squared departure of the
+predictions from the ideal learner's, over the variance of the ideal predictions, on held-out rows) and
+`spice_vs_behavioural_nmse`, the same ratio with SPICE's predictions in the place of the ideal ones —
+how far the model lands from the circuit.
+
+The first cell loads the shipped calibration, builds the behavioural model from it and the circuit's
+parameters from the design recorded in the same file (reduced to one input), makes two sky130
+technologies — nominal, and with the PDK's per-instance mismatch — and a one-input synthetic task (held-out rows a
+quarter as many as the training rows). With η = 0.1 and 200 samples, t/τ = η × samples = 20."""),
     ("code", SETUP + """
 
 from calibration import load_default_calibration
@@ -798,6 +811,14 @@ sky, sky_mm = get_technology("sky130"), get_technology("sky130", mismatch=True)
 sim = get_simulator()
 eta, lam, samples = 0.1, 1e-3, 200
 task = learner_task(1, samples, seed=5)"""),
+    ("md", """\
+## 1. One run in SPICE, the model and the ideal flow
+
+`compare_against_spice` runs the nominal circuit as one ngspice transient over the whole stream (the
+weights frozen for the read-out of the held-out rows), the behavioural model and the ideal flow on the
+same stream; then the two mismatch dies in SPICE, spread over two worker processes, and the model on
+its own dies, first as many as SPICE and then many more for a distribution. `SimParams` sets the relative
+tolerance and a generous time limit for this long transient. It prints five lines."""),
     ("code", """\
 r = compare_against_spice(sky, task, model, params, samples=samples, eta=eta, lam=lam, dies=2, seed=0,
                           mismatch_tech=sky_mm, sim=SimParams(reltol=1e-4, timeout_s=1800), simulator=sim, workers=2, quiet=True)
@@ -809,6 +830,16 @@ print(f"every device weak and saturated: {d['regions_ok']}; SPICE {d['spice_runt
 print("SPICE dies nmse_vs_ideal:", np.round(d["spice_dies"], 5), " model dies:", np.round(d["behavioural_dies"], 5))
 print(f"model over {d['behavioural_many']['dies']} dies: median {100 * d['behavioural_many']['median']:.3g} %, "
       f"p90 {100 * d['behavioural_many']['p90']:.3g} %")"""),
+    ("md", """\
+**What to look at.** Line 1, on the nominal die: `spice_vs_behavioural_nmse` is the model's error as a
+stand-in for the circuit; the two `nmse_vs_ideal` values say how far each lands from the ideal learner.
+A good model has a small `spice_vs_behavioural_nmse` and an `nmse_vs_ideal` of the same order as
+SPICE's — not necessarily equal: on a nominal die both are small, and small differences in small
+numbers are large in ratio. Line 2: the final weight of each; they should agree to a few hundredths
+(the checks hold the model within 0.05 of SPICE). Line 3: every device in weak inversion and saturated
+throughout — if not, the circuit left the regime its law holds in and the comparison means little —
+and the runtimes, which are the reason the model exists. Lines 4–5: nmse_vs_ideal per mismatch die
+(fractions, not %) for SPICE and the model, and the model's median and p90 over many dies."""),
     ("code", """\
 spice = r.spice
 t = np.arange(samples + 1) * eta
@@ -828,6 +859,20 @@ ax2.legend(fontsize=8)
 for ax in (ax1, ax2):
     ax.grid(True, alpha=0.3)
 fig.tight_layout()"""),
+    ("md", """\
+The cell above re-runs the model on the nominal die recording every update, and plots the weight's
+trajectory beside SPICE's state and the ideal zero-order-hold flow (left), and SPICE's common mode
+W⁺ + W⁻ (right).
+
+**What to look at.** Left: time in units of τ; the three curves should start together, move together
+while the weight learns, and settle to nearly the same value. A gap that opens early and stays is a
+gain error (a block realising a different gain in the circuit than in the model); a gap that grows
+steadily is a drift (leak, asymmetry). Right: the common mode of the weight's two halves against its
+set point S₀. The common-mode feedback should hold it near the dashed line; ripple is normal as the
+two halves move, but a steady walk away means the feedback does not hold, and then the effective weight
+gain changes with time. The checks require the final common mode within 25 % of S₀.
+
+## 2. Mismatch dies"""),
     ("code", """\
 fig, ax = plt.subplots(figsize=(6.4, 3.8))
 k = np.arange(len(d["spice_dies"]))
@@ -841,7 +886,22 @@ ax.set(xticks=k, xticklabels=[f"die {i + 1}" for i in k], ylabel="nmse_vs_ideal 
 ax.legend(fontsize=8)
 ax.grid(True, axis="y", alpha=0.3)
 fig.tight_layout()"""),
-    ("md", "## Checks on the data behind the figures"),
+    ("md", """\
+**What to look at.** One pair of bars per die: SPICE on a die drawn from the PDK's mismatch models, the
+model on a die drawn from its own Pelgrom coefficients. The two are different random samples, so a pair
+need not match bar for bar; what should match is the spread. The dashed and dotted lines are the
+model's median and p90 over many dies: the SPICE bars should fall in the range those lines describe.
+A SPICE die far above the model's p90 would mean the model underestimates mismatch (or misses a
+mechanism); both below the median is unremarkable with two dies. Two dies are an illustration, not a
+measurement: the README's fidelity figures use more dies and more inputs (`logdomain compare --against
+spice --mismatch --dies N`).
+
+## Checks on the data behind the figures
+
+The last cell asserts: training reached t/τ ≥ 20; on the nominal die the model is within 1 % of SPICE
+and SPICE within 1 % of the ideal learner, with every device in its region; on every mismatch die the
+regions hold and no weight has the wrong sign; the common mode ends near its set point; and the
+model's final weight is within 0.05 of SPICE's. It ends with `all checks passed`."""),
     ("code", """\
 assert d["t_over_tau"] >= 20
 assert d["spice_vs_behavioural_nmse"] < 0.01 and d["nmse_vs_ideal"]["spice"] < 0.01 and d["regions_ok"]
