@@ -114,7 +114,8 @@ def _metric_section(evaluated_on: str) -> list[str]:
         "is dominated by that mean and would hide an offset. The ratio is scale-free: the same in data units and "
         "in the scaled units the learners run on.",
         "- **ideal_gap** = test MSE of the ideal learner / test MSE of the ridge optimum with the same λ − 1 "
-        "(the optimum is the fixed point SGDr converges to). **ideal_converged** is |ideal_gap| ≤ "
+        "(the optimum is the fixed point of SGDr with weight decay λ, which training approaches). "
+        "**ideal_converged** is |ideal_gap| ≤ "
         f"{100 * CONVERGED_GAP:g} %. nmse_vs_ideal compares two learners after the same training; only when the "
         "ideal one has converged does it say how far the analog learner lands from where learning ends, and only "
         "then is a verdict against a published reference given.",
