@@ -30,6 +30,11 @@ def learning_curves(result: CompareResult) -> Figure:
     ax.plot(c["updates"], med, "C1-", lw=2, label="analog, median over dies")
     ax.fill_between(c["updates"], lo, hi, color="C1", alpha=0.3, label="analog, 10–90 % of dies")
     ax.set_yscale("log")
+    lo, hi = ax.get_ylim()
+    ax.set_yticks(_nice_ticks(lo, hi))
+    ax.set_ylim(lo, hi)
+    ax.yaxis.set_major_formatter(ticker.FuncFormatter(_plain))
+    ax.yaxis.set_minor_formatter(ticker.NullFormatter())
     where = result.summary["evaluated_on"]
     ax.set(xlabel="updates (samples seen)", ylabel=f"{where} MSE (scaled units²)",
            title=f"Learning curves — {result.summary['task']['name']}")  # fmt: skip
@@ -94,9 +99,9 @@ def _plain(value: float, _pos: object = None) -> str:
 
 
 def _nice_ticks(vmin: float, vmax: float) -> list[float]:
-    """1-2-5 ticks within [vmin, vmax] (both > 0), at least the two ends when fewer than three fit."""
+    """1-2-3-5 ticks within [vmin, vmax] (both > 0), at least the two ends when fewer than three fit."""
     ticks = [m * 10.0**k for k in range(int(np.floor(np.log10(vmin))), int(np.ceil(np.log10(vmax))) + 1)
-             for m in (1, 2, 5) if vmin <= m * 10.0**k <= vmax]  # fmt: skip
+             for m in (1, 2, 3, 5) if vmin <= m * 10.0**k <= vmax]  # fmt: skip
     return ticks if len(ticks) >= 3 else sorted({vmin, *ticks, vmax})
 
 
