@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 JOBS ?= 1
 
-.PHONY: setup demo test test-all bench clean
+.PHONY: setup demo docs test test-all bench clean
 
 setup:
 	@bash scripts/setup.sh
@@ -18,6 +18,10 @@ demo: setup
 	@$(BIN)/logdomain simulate nmos --tech sky130 --plot report/primitives/sky130_nmos_iv.png > /dev/null
 	@$(BIN)/logdomain simulate multiplier --tech sky130 --plot report/primitives/sky130_multiplier.png > /dev/null
 	@echo "demo: report in report/report.md (summary.json, PNGs)"
+
+# The figures in docs/: `logdomain compare` on the shipped calibration (defaults), PNGs copied to docs/.
+docs: setup
+	@$(BIN)/python scripts/make_docs.py
 
 # The whole suite except tests marked slow (a real subset of the SPICE tests still runs).
 test: setup

@@ -50,6 +50,8 @@ class EkvParams:
     sigma_dibl: float
     rms_log_error: float
     n_points: int
+    #: the fit window: points with I_D <= ic_max · I_spec□ · W/L (inversion coefficient, dimensionless)
+    ic_max: float = 0.1
 
 
 def collect_iv(
@@ -134,7 +136,7 @@ def fit_ekv(
     final = work.select(window)
     theta = full(fit.x)
     rms = float(np.sqrt(np.mean(residual(fit.x, final) ** 2)))
-    return EkvParams(float(np.exp(theta[0])), float(theta[1]), float(theta[2]), float(theta[3]), rms, int(window.sum()))
+    return EkvParams(float(np.exp(theta[0])), float(theta[1]), float(theta[2]), float(theta[3]), rms, int(window.sum()), float(ic_max))
 
 
 def fit_ekv_temperature(fits: dict[float, EkvParams], temp_nom_c: float = 27.0, *, bex_fixed: float | None = None) -> tuple[float, float]:

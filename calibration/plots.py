@@ -9,7 +9,13 @@ import numpy as np
 from .ekv_model import ekv_current_a
 from .pipeline import CalibrationRun
 
-__all__ = ["residual_plots"]
+__all__ = ["residual_plots", "residual_title"]
+
+
+def residual_title(ic_max: float | None, rms_log_error: float) -> str:
+    """Title of the residual panel: the fit window the EKV fit used (``EkvParams.ic_max``) and its rms error."""
+    window = "all points above the current floor (fit window unknown)" if ic_max is None else f"fit window IC ≤ {ic_max:g}"
+    return f"residuals, {window} (rms log error {100 * rms_log_error:.2f} %)"
 
 
 def residual_plots(run: CalibrationRun, folder: Path) -> list[Path]:
@@ -22,7 +28,9 @@ def residual_plots(run: CalibrationRun, folder: Path) -> list[Path]:
     cal = run.calibration
     written: list[Path] = []
     for polarity, data in run.iv.items():
-        fit = cal.devices[polarity]
+        at_t = run.ekv.get(polarity, {}).get(data.temp_c)  # the fit of these data, with its window
+        fit = cal.devices[polarity] if at_t is None else at_t
+        ic_max = None if at_t is None else at_t.ic_max
         model = ekv_current_a(
             data.vgs_v, 0.0, data.vds_v, i_spec_sq_a=fit.i_spec_sq_a, n=fit.n, vt0_v=fit.vt0_v,
             sigma_dibl=fit.sigma_dibl, w_over_l=data.w_m / data.l_m, temp_c=data.temp_c,
@@ -33,13 +41,15 @@ def residual_plots(run: CalibrationRun, folder: Path) -> list[Path]:
             label = f"W={key[0]*1e6:g} µm, V_DS={key[1]:g} V"
             line = ax1.semilogy(data.vgs_v[sel], data.id_a[sel], lw=1.5, label=label)[0]
             ax1.semilogy(data.vgs_v[sel], model[sel], "--", color=line.get_color(), lw=1)
-            good = sel & (data.id_a > 1e-13) & (data.id_a < 0.1 * fit.i_spec_sq_a * data.w_m / data.l_m)
+            good = sel & (data.id_a > 1e-13)
+            if ic_max is not None:
+                good &= data.id_a <= ic_max * fit.i_spec_sq_a * data.w_m / data.l_m
             ax2.plot(data.vgs_v[good], 100 * (model[good] / data.id_a[good] - 1), ".", ms=3, color=line.get_color())
         tech = cal.provenance.technology
         ax1.set(xlabel="V_GS (V)" if polarity == "n" else "V_SG (V)", ylabel="|I_D| (A)", title=f"{tech} {polarity}MOS: SPICE (solid) vs fitted EKV (dashed)")
         ax1.legend(fontsize=6, ncol=2)
         ax2.set(xlabel="V_GS (V)" if polarity == "n" else "V_SG (V)", ylabel="EKV / SPICE − 1 (%)",
-                title=f"residuals, IC < 0.1 (rms log error {100*fit.rms_log_error:.2f} %)")
+                title=residual_title(ic_max, fit.rms_log_error))
         for ax in (ax1, ax2):
             ax.grid(True, which="both", alpha=0.3)
         fig.tight_layout()

@@ -217,6 +217,8 @@ def run_compare(task: Task, model: LearnerModel, config: CompareConfig = Compare
     _progress(progress, f"resolution sweep over bits {cfg.bits_grid[0]}..{cfg.bits_grid[-1]}")
     bits_nmse = np.array([evaluate(task, analog(model.replace(bits=b), cfg.eta, cfg.lam).predict(x_eval), w_ideal)["nmse_vs_ideal"]
                           for b in cfg.bits_grid])  # fmt: skip
+    # the plateau the sweep tends to: every non-ideality but quantisation (bits=None)
+    unquantised = np.atleast_1d(evaluate(task, analog(model.replace(bits=None), cfg.eta, cfg.lam).predict(x_eval), w_ideal)["nmse_vs_ideal"])
 
     _progress(progress, f"eta x lambda grid ({len(cfg.eta_grid)} x {len(cfg.lam_grid)})")
     nmse_g = np.empty((len(cfg.eta_grid), len(cfg.lam_grid)))
@@ -264,11 +266,12 @@ def run_compare(task: Task, model: LearnerModel, config: CompareConfig = Compare
                  "n_train": int(len(y)), "n_test": int(len(task.y_test))},  # fmt: skip
         "config": _jsonable(asdict(cfg)),
         "model": _model_summary(model),
-        "bits_sweep": {"bits": list(cfg.bits_grid), "nmse_median": np.median(bits_nmse, axis=-1).tolist()},
+        "bits_sweep": {"bits": list(cfg.bits_grid), "nmse_median": np.median(bits_nmse, axis=-1).tolist(),
+                       "nmse_unquantised_median": float(np.median(unquantised))},
         "error_budget": budget,
     }
     summary.update(_data_units(task, summary))
-    bits_sweep = {"bits": np.array(cfg.bits_grid), "nmse": bits_nmse}
+    bits_sweep = {"bits": np.array(cfg.bits_grid), "nmse": bits_nmse, "nmse_unquantised": unquantised}
     return CompareResult(summary=summary, curves=curves, bits_sweep=bits_sweep, heatmap=heatmap, budget=budget)
 
 
