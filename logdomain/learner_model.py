@@ -42,8 +42,7 @@ from typing import Any, Mapping
 import numpy as np
 from numpy.typing import NDArray
 
-__all__ = ["LearnerModel", "LearnerDies", "DEVICE_ROLES", "MISMATCH_GROUPS", "NOMINAL_FIELDS", "DIE_BLOCK", "die_normals",
-           "normals_per_die"]
+__all__ = ["LearnerModel", "LearnerDies", "DEVICE_ROLES", "MISMATCH_GROUPS", "NOMINAL_FIELDS", "DIE_BLOCK", "die_normals"]
 
 FloatArray = NDArray[np.float64]
 
@@ -276,9 +275,7 @@ class LearnerDies:
         sizes = [int(np.prod(shape, dtype=np.int64)) for _, _, shape in slots]
         sigmas = [math.sqrt(sum(model.sigma(r) ** 2 for r in roles if r in active)) for _, roles, _ in slots]
         scale = np.repeat(sigmas, sizes)
-        if dies < 1 or first_die < 0:
-            raise ValueError(f"dies must be >= 1 and first_die >= 0, got {dies} and {first_die}")
-        b0, b1 = first_die // DIE_BLOCK, (first_die + dies - 1) // DIE_BLOCK + 1
+        b0, b1 = _block_span(first_die, dies)
 
         def part(blocks: range) -> "LearnerDies":
             """Draw, scale (ln gains, in ``dtype``) and compose the dies of some stream blocks."""
@@ -286,12 +283,7 @@ class LearnerDies:
             hi = min(first_die + dies - blocks[0] * DIE_BLOCK, len(blocks) * DIE_BLOCK)
             if not scale.any():  # no mismatch on: every gain nominal, nothing to draw
                 return cls._compose(model, np.zeros((hi - lo, scale.size), dtype), slots, sizes, d, dtype)
-            logs = np.empty((len(blocks) * DIE_BLOCK, scale.size), dtype)
-            xi = np.empty((DIE_BLOCK, scale.size))
-            for j, blk in enumerate(blocks):
-                _block_rng(seed, blk).standard_normal(out=xi)
-                np.multiply(xi, scale, out=logs[j * DIE_BLOCK:(j + 1) * DIE_BLOCK], casting="same_kind")
-            return cls._compose(model, logs[lo:hi], slots, sizes, d, dtype)
+            return cls._compose(model, _scaled_normals(seed, blocks, scale, dtype)[lo:hi], slots, sizes, d, dtype)
 
         # blocks split between threads (numpy releases the GIL in its generators and ufuncs); a die's
         # values come from its own block's stream, so the split does not change them
@@ -358,34 +350,27 @@ def _slots(d: int) -> list[tuple[str, tuple[str, ...], tuple[int, ...]]]:
     ]  # fmt: skip
 
 
-def normals_per_die(d: int) -> int:
-    """Standard normals one die of a ``d``-input learner draws."""
-    return sum(int(np.prod(shape, dtype=np.int64)) for _, _, shape in _slots(d))
+def _block_span(first_die: int, dies: int) -> tuple[int, int]:
+    """(first, last + 1) stream block of dies ``first_die … first_die + dies − 1``."""
+    if dies < 1 or first_die < 0:
+        raise ValueError(f"dies must be >= 1 and first_die >= 0, got {dies} and {first_die}")
+    return first_die // DIE_BLOCK, (first_die + dies - 1) // DIE_BLOCK + 1
 
 
-def _block_rng(seed: int, block: int) -> np.random.Generator:
-    """The random stream of dies ``block·DIE_BLOCK … (block + 1)·DIE_BLOCK − 1``."""
-    return np.random.Generator(np.random.PCG64(np.random.SeedSequence(seed, spawn_key=(block,))))
+def _scaled_normals(seed: int, blocks: range, scale: FloatArray, dtype: type) -> FloatArray:
+    """(len(blocks)·DIE_BLOCK, n) standard normals of whole stream blocks, times ``scale`` (n,), in
+    ``dtype``: block b draws its rows from ``SeedSequence(seed, spawn_key=(b,))``, in float64."""
+    out = np.empty((len(blocks) * DIE_BLOCK, scale.size), dtype)
+    xi = np.empty((DIE_BLOCK, scale.size))
+    for j, blk in enumerate(blocks):
+        np.random.Generator(np.random.PCG64(np.random.SeedSequence(seed, spawn_key=(blk,)))).standard_normal(out=xi)
+        np.multiply(xi, scale, out=out[j * DIE_BLOCK:(j + 1) * DIE_BLOCK], casting="same_kind")
+    return out
 
 
 def die_normals(seed: int, first_die: int, dies: int, n: int) -> FloatArray:
-    """(dies, n) standard normals of dies ``first_die …``: block b = die // DIE_BLOCK draws from
-    ``SeedSequence(seed, spawn_key=(b,))``, row by row; blocks are drawn in threads (numpy's
-    generators release the GIL), so the result does not depend on the thread count."""
-    if dies < 1 or first_die < 0:
-        raise ValueError(f"dies must be >= 1 and first_die >= 0, got {dies} and {first_die}")
-    b0, b1 = first_die // DIE_BLOCK, (first_die + dies - 1) // DIE_BLOCK + 1
-
-    def block(b: int) -> FloatArray:
-        return _block_rng(seed, b).standard_normal((DIE_BLOCK, n))
-
-    blocks = range(b0, b1)
-    workers = min(len(blocks), os.cpu_count() or 1)
-    if workers > 1:
-        with ThreadPoolExecutor(workers) as pool:
-            parts = list(pool.map(block, blocks))
-    else:
-        parts = [block(b) for b in blocks]
-    xi = np.concatenate(parts) if len(parts) > 1 else parts[0]
+    """(dies, n) standard normals of dies ``first_die …``, the draws :meth:`LearnerDies.sample` scales
+    by each slot's σ: die k is row k % DIE_BLOCK of stream block k // DIE_BLOCK."""
+    b0, b1 = _block_span(first_die, dies)
     start = first_die - b0 * DIE_BLOCK
-    return xi[start:start + dies]
+    return _scaled_normals(seed, range(b0, b1), np.ones(n), np.float64)[start:start + dies]

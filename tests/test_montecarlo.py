@@ -57,7 +57,7 @@ def test_every_field_has_one_row_per_die(model, first, dies):
     assert np.all(model.replace(mismatch_groups=()).sample_dies(dies, 2).fwd == model.nominal["fwd_gain"])
 
 
-def test_die_normals_are_standard_and_independent_of_threads():
+def test_die_normals_are_standard_and_independent_of_the_count():
     xi = die_normals(3, 5, 3 * DIE_BLOCK, 50)
     assert abs(np.mean(xi)) < 0.02 and abs(np.std(xi) - 1) < 0.02
     np.testing.assert_array_equal(xi[:DIE_BLOCK - 5], die_normals(3, 5, DIE_BLOCK - 5, 50))
