@@ -59,20 +59,24 @@ def _rhs_numpy(W, Xp, Xm, Yp, Ym, c, die, pars):
     return out
 
 
-def _halves(x_row, y_val, sign, fx, x_scale, y_scale):
-    xt = sign * x_row / x_scale
-    yt = sign * y_val / y_scale
-    return fx + np.maximum(xt, 0.0), fx + np.maximum(-xt, 0.0), fx + max(yt, 0.0), fx + max(-yt, 0.0)
+def stream_halves(x, y, signs, pars, dtype) -> list[np.ndarray]:
+    """(X⁺, X⁻) of shape (K, D) and (Y⁺, Y⁻) of shape (K,), contiguous in ``dtype``: the one-sided halves
+    ``f_x + max(±s_k·v/scale, 0)`` of every hold's chopped input and target (``pars`` as in :func:`run_numpy`)."""
+    fx, x_scale, y_scale = float(pars[0]), float(pars[4]), float(pars[5])
+    signs = np.asarray(signs, dtype=np.float64)
+    xt = signs[:, None] * np.asarray(x, dtype=np.float64) / x_scale
+    yt = signs * np.asarray(y, dtype=np.float64) / y_scale
+    return [np.ascontiguousarray(fx + np.maximum(v, 0.0), dtype=dtype) for v in (xt, -xt, yt, -yt)]
 
 
 def run_numpy(W, x, y, signs, epochs, subs, h, c, die, pars, every, hist_w):
     """Train in place: W (dies, D, 2); ``subs[k]`` Heun steps of ``h[k]`` on hold k; records W every
     ``every`` holds into ``hist_w``."""
-    fx, x_scale, y_scale = pars[0], pars[4], pars[5]
+    XP, XM, YP, YM = stream_halves(x, y, signs, pars, W.dtype)
     t = 0
     for _ in range(epochs):
         for k in range(x.shape[0]):
-            Xp, Xm, Yp, Ym = _halves(x[k], y[k], signs[k], fx, x_scale, y_scale)
+            Xp, Xm, Yp, Ym = XP[k], XM[k], YP[k], YM[k]
             for _sub in range(subs[k]):
                 k1 = _rhs_numpy(W, Xp, Xm, Yp, Ym, c, die, pars)
                 k2 = _rhs_numpy(np.maximum(W + h[k] * k1, W_MIN), Xp, Xm, Yp, Ym, c, die, pars)
@@ -179,10 +183,7 @@ try:  # pragma: no cover - exercised when numba is installed (the [dev] and [fas
         """Same as :func:`run_numpy`, compiled (the dies in parallel threads; sums reassociated, so
         it agrees with numpy to rounding, ~1e-15 relative in float64, not bit for bit)."""
         dt = W.dtype
-        fx, x_scale, y_scale = float(pars[0]), float(pars[4]), float(pars[5])
-        xt = signs.astype(np.float64)[:, None] * x.astype(np.float64) / x_scale
-        yt = signs.astype(np.float64) * y.astype(np.float64) / y_scale
-        halves = [np.ascontiguousarray(fx + np.maximum(v, 0.0), dtype=dt) for v in (xt, -xt, yt, -yt)]
+        halves = stream_halves(x, y, signs, pars, dt)
         consts = np.array([pars[1], pars[2], pars[3], W_MIN, 0.5, 0.25, 0.0], dtype=dt)
         Ws = np.ascontiguousarray(W.transpose(0, 2, 1))
         cs = np.ascontiguousarray(c.transpose(0, 2, 1))
