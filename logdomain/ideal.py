@@ -251,31 +251,19 @@ def sgdr_discrete(
         e_k = ya[..., k] - np.sum(w * x_k, axis=-1)
         return (1.0 - eta_k * lam_a)[..., None] * w + (eta_k * e_k)[..., None] * x_k
 
-    return _warn_if_diverged(_discrete_runs(xa, ya, wa, batch, n_epochs, return_history, eta_a, lam_a, step, capped_step,
-                                            step_cap))  # fmt: skip
-
-
-def _warn_if_diverged(out):
-    """Warn (RuntimeWarning) when SGDr's weights are not finite: η(‖x‖² + λ) ≥ 2 on some rows."""
-    w = out[0] if isinstance(out, tuple) else out
-    if not np.all(np.isfinite(w)):
-        warnings.warn("SGDr diverged (non-finite weights): η(‖x‖² + λ) must stay below 2 on every row — lower η or "
-                      "scale the inputs", RuntimeWarning, stacklevel=3)  # fmt: skip
-    return out
-
-
-def _discrete_runs(xa, ya, wa, batch, n_epochs, return_history, eta_a, lam_a, step, capped_step, step_cap):
-    """The loop of :func:`sgdr_discrete`: compiled for many runs, else the numpy step over samples."""
-    n_runs = int(np.prod(batch, dtype=np.int64)) if batch else 1
-    compiled = (_ideal_kernel.numba_available and step_cap is None and not return_history and len(batch) == 1
-                and n_runs * xa.shape[-2] * xa.shape[-1] * n_epochs >= _ideal_kernel.MIN_WORK)  # fmt: skip
-    if compiled:  # many runs: the compiled loop, runs in parallel threads (same arithmetic)
+    runs = batch[0] if len(batch) == 1 else 0
+    if (_ideal_kernel.numba_available and step_cap is None and not return_history and runs
+            and runs * xa.shape[-2] * xa.shape[-1] * n_epochs >= _ideal_kernel.MIN_WORK):
+        # many runs: the compiled loop, runs in parallel threads (same arithmetic)
         w = np.array(np.broadcast_to(wa, batch + (xa.shape[-1],)), dtype=np.float64)
-        runs = batch[0]
-        return _ideal_kernel.run_discrete(w, xa, ya, np.broadcast_to(eta_a, (runs,)),
-                                          np.broadcast_to(1.0 - eta_a * lam_a, (runs,)), n_epochs)  # fmt: skip
-    chosen = step if step_cap is None else capped_step
-    return _run_stream(xa, ya, wa, batch, n_epochs, return_history, chosen)
+        out = _ideal_kernel.run_discrete(w, xa, ya, np.broadcast_to(eta_a, (runs,)), np.broadcast_to(decay_col[..., 0], (runs,)),
+                                         n_epochs)  # fmt: skip
+    else:
+        out = _run_stream(xa, ya, wa, batch, n_epochs, return_history, step if step_cap is None else capped_step)
+    if not np.all(np.isfinite(out[0] if return_history else out)):
+        warnings.warn("SGDr diverged (non-finite weights): η(‖x‖² + λ) must stay below 2 on every row — lower η or "
+                      "scale the inputs", RuntimeWarning, stacklevel=2)  # fmt: skip
+    return out
 
 
 def _phi1(z: FloatArray) -> FloatArray:
