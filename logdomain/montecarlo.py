@@ -26,10 +26,11 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from .compare import CompareConfig, convergence, evaluate
+from .compare import CompareConfig, _eval_rows, convergence, evaluate
 from .ideal import sgdr_discrete
 from .learner_model import DIE_BLOCK, LearnerModel
 from .learner_sim import sgdr_learner
+from .metrics import mse
 from .tasks import Task
 
 __all__ = ["MonteCarloResult", "run_monte_carlo", "run_chunk", "chunks", "MAX_DIES", "PERCENTILES"]
@@ -84,8 +85,7 @@ def run_chunk(task: Task, model: LearnerModel, config: CompareConfig, w_ideal: N
     run = sgdr_learner(task.x_train, task.y_train, model, config.eta, config.lam, epochs=config.epochs, dies=dies,
                        seed=config.seed, substeps=config.substeps, first_die=first_die, dtype=dtype,
                        backend="numba" if dtype is np.float32 else "auto")  # fmt: skip
-    x_eval = task.x_test if len(task.y_test) else task.x_train
-    ev = evaluate(task, run.predict(x_eval), w_ideal)
+    ev = evaluate(task, run.predict(_eval_rows(task)[0]), w_ideal)
     return (np.atleast_1d(ev["nmse_vs_ideal"]).astype(np.float64), np.atleast_1d(ev["analog_test_mse"]).astype(np.float64),
             run.weights)  # fmt: skip
 
@@ -118,26 +118,21 @@ def run_monte_carlo(task: Task, model: LearnerModel, config: CompareConfig = Com
         raise ValueError(f"dtype must be numpy.float32 or numpy.float64, got {dtype!r}")
     model = model.replace(bits=config.bits)
     w_ideal = sgdr_discrete(task.x_train, task.y_train, config.eta, config.lam, epochs=config.epochs)
-    x_eval, y_eval = (task.x_test, task.y_test) if len(task.y_test) else (task.x_train, task.y_train)
-    ideal_mse = float(np.mean((x_eval @ w_ideal - y_eval) ** 2))
+    x_eval, y_eval, _ = _eval_rows(task)
+    ideal_mse = float(mse(y_eval, x_eval @ w_ideal))
     gap, converged = convergence(task, w_ideal, config.lam)
     parts = chunks(int(dies), int(chunk_dies))
     t0 = time.perf_counter()
-    done = 0
-    results: list[tuple[NDArray, NDArray, NDArray]] = []
-    if executor is None:
-        for first, n in parts:
-            results.append(run_chunk(task, model, config, w_ideal, first, n, dtype))
-            done += n
-            if progress is not None:
-                progress(done, dies)
+    if executor is None:  # one chunk after another, each on every core
+        outcomes = (run_chunk(task, model, config, w_ideal, first, n, dtype) for first, n in parts)
     else:
         futures = [executor.submit(run_chunk, task, model, config, w_ideal, first, n, dtype) for first, n in parts]
-        for fut, (_, n) in zip(futures, parts):
-            results.append(fut.result())
-            done += n
-            if progress is not None:
-                progress(done, dies)
+        outcomes = (fut.result() for fut in futures)
+    results: list[tuple[NDArray, NDArray, NDArray]] = []
+    for (first, n), outcome in zip(parts, outcomes):
+        results.append(outcome)
+        if progress is not None:
+            progress(first + n, dies)
     seconds = time.perf_counter() - t0
     nmse, test_mse, weights = (np.concatenate([r[i] for r in results]) for i in range(3))
     return MonteCarloResult(nmse, test_mse, weights, ideal_mse, gap, converged, seconds, len(parts))
