@@ -159,6 +159,14 @@ def region_check_times(p: LearnerParams, st: LearnerStimulus, region_samples: tu
     return [float(spice_number((st.first_sample + max(1, round(f * k))) * p.t_hold_s)) for f in region_samples]
 
 
+def _halts(p: LearnerParams, st: LearnerStimulus, netlist: Netlist, region_samples: tuple[float, ...]) -> dict[str, tuple]:
+    """``halts_s`` and ``probes`` of a run whose netlist has region probes (else none: the checks read
+    the saved vectors)."""
+    if not netlist.probe_nodes:
+        return {"halts_s": (), "probes": ()}
+    return {"halts_s": tuple(region_check_times(p, st, region_samples)), "probes": tuple(netlist.region_probes())}
+
+
 def _regions(netlist: Netlist, result: SimResult, sim: SimParams, checks: list[float], time_s: np.ndarray) -> list[RegionReport]:
     """Region reports at ``checks`` (s): from the probes read at the halts when the run sampled them
     (``SimResult.samples``, in the order of the sorted times), else from the saved vectors."""
@@ -219,9 +227,7 @@ def run_spice_learner(
     check_supported(tech, params or LearnerParams.for_technology(tech.name))
     p, netlist = prepare_learner(tech, x, y, eta, lam, t_hold_s, params=params, sim=sim, simulator=simulator)
     st = stimulus(p, x, y)
-    sampled = bool(netlist.probe_nodes)
-    result = simulator.run(netlist, sim, halts_s=tuple(region_check_times(p, st, region_samples)) if sampled else (),
-                           probes=tuple(netlist.region_probes()) if sampled else ())
+    result = simulator.run(netlist, sim, **_halts(p, st, netlist, region_samples))
     return _read(p, st, netlist, result, sim, region_samples, getattr(tech, "seed", None), result.elapsed_s)
 
 
@@ -248,11 +254,9 @@ def run_spice_learner_dies(
     check_supported(tech, params or LearnerParams.for_technology(tech.name))
     p, netlist = prepare_learner(tech, x, y, eta, lam, t_hold_s, params=params, sim=sim, simulator=simulator)
     st = stimulus(p, x, y)
-    sampled = bool(netlist.probe_nodes)
     circuit = SweepCircuit(netlist.text(sim), init_commands=tuple(tech.init_commands()), model_files=tuple(netlist.model_files()),
                            temp_c=sim.temp_c, timeout_s=sim.timeout_s, fresh_per_point=True,
-                           halts_s=tuple(region_check_times(p, st, region_samples)) if sampled else (),
-                           probes=tuple(netlist.region_probes()) if sampled else ())  # fmt: skip
+                           **_halts(p, st, netlist, region_samples))  # fmt: skip
     result = sweep(circuit, [{"mc_seed": int(s)} for s in seeds], executor=executor, workers=workers, use_cache=False, quiet=quiet)
     errors = result.errors
     if errors:
