@@ -100,7 +100,7 @@ class StagedOutputs:
             for tmp, path in self._folders:
                 for item in sorted(tmp.iterdir()):
                     os.replace(item, path / item.name)
-            # the outputs are in place: a run deadline (SIGALRM, logdomain._limits) that expires
+            # the outputs are in place: a run deadline (SIGALRM, logdomain.cli._limits) that expires
             # now must not fail a command whose work is done
             signal.setitimer(signal.ITIMER_REAL, 0)
             if signal.SIGALRM in signal.sigpending():

@@ -119,6 +119,12 @@ def mse(y_true: ArrayLike, y_pred: ArrayLike) -> float | NDArray:
     float or ndarray, shape (...)
         The MSE in squared target units, per leading batch index.
 
+    Notes
+    -----
+    For one run this is :func:`sklearn.metrics.mean_squared_error` (tested equal); it is written
+    here because the learners return a batch of runs (dies × samples) and this takes the mean over
+    the last axis of any batch in one call, where scikit-learn's takes 1-D/2-D inputs only.
+
     Raises
     ------
     ValueError

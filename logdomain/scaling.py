@@ -11,6 +11,10 @@ so ``w_data_i = w_i · s_y / s_i`` and a mean squared error of the scaled target
 the mean squared error in target units. Note that SGD itself is not scale invariant: with the same
 η, λ the scaled and unscaled problems give different trajectories (the step depends on ‖x‖²), so
 the reported data-unit weights are those of SGD run on the scaled data, not of SGD on the raw data.
+
+The factors are scikit-learn's :class:`~sklearn.preprocessing.MaxAbsScaler` (``scale_``), applied to
+the features and, as one more column, to the target; this class only keeps them together, checks them
+and maps weights and errors back.
 """
 
 from __future__ import annotations
@@ -73,9 +77,11 @@ class MaxAbsScaling:
                 f"MaxAbsScaling.fit needs x of shape (N, D) and y of shape (N,) with N >= 1, "
                 f"got {xa.shape} and {ya.shape}"
             )
-        x_scale = np.max(np.abs(xa), axis=0)
-        y_scale = float(np.max(np.abs(ya)))
-        return cls(x_scale=np.where(x_scale > 0, x_scale, 1.0), y_scale=y_scale or 1.0)
+        from sklearn.preprocessing import MaxAbsScaler  # its scale_: max |value|, 1 for an all-zero column
+
+        x_scale = MaxAbsScaler().fit(xa).scale_
+        y_scale = float(MaxAbsScaler().fit(ya[:, None]).scale_[0])
+        return cls(x_scale=x_scale, y_scale=y_scale)
 
     def transform_x(self, x: ArrayLike) -> NDArray[np.float64]:
         """Inputs (N, D) in feature units → circuit units."""

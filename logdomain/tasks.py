@@ -144,7 +144,13 @@ def shuffle_training_rows(task: Task, seed: int = 0) -> Task:
 
 
 def _split(n_rows: int, test_fraction: float, rng: np.random.Generator) -> tuple[NDArray, NDArray]:
-    """Sorted train and test row indices; ``ceil(test_fraction · n)`` rows are held out."""
+    """Sorted train and test row indices; ``ceil(test_fraction · n)`` rows are held out.
+
+    Not :func:`sklearn.model_selection.train_test_split`: its ``random_state`` takes only an int or a
+    legacy ``RandomState``, while the split here draws from its own ``Generator`` spawned from the
+    task's ``SeedSequence`` (independent of the data and shuffle streams, :func:`_rngs`); the held-out
+    count is the same ``ceil(test_fraction · n)``.
+    """
     n_test = math.ceil(test_fraction * n_rows) if test_fraction > 0 else 0
     if n_test >= n_rows:
         raise ValueError(

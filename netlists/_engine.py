@@ -337,8 +337,5 @@ if __name__ == "__main__":  # pragma: no cover
     import sys
     from multiprocessing.connection import Connection
 
-    from netlists._lifeline import die_with_parent
-
-    if len(sys.argv) > 3:  # the Simulator's pid: end with it (a killed caller leaves no ngspice behind)
-        die_with_parent(int(sys.argv[3]))
+    # started by netlists.runner._ENGINE_BOOT, which already watches the Simulator's pid (argv[3])
     worker_main(Connection(int(sys.argv[1]), writable=False), Connection(int(sys.argv[2]), readable=False))

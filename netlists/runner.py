@@ -43,9 +43,14 @@ START_TIMEOUT_S = 60.0
 #: package: the package's ``__init__`` (blocks, technologies, regions… — none of which the engine
 #: uses) is not run, which takes ~0.05 s (more without cached bytecode) off every worker start.
 #: The command line still names ``netlists._engine``.
+#: the worker's first lines: a bare ``netlists`` package (its __init__ is not needed), then the watch
+#: on the caller's pid (argv[3]) before any slow import (numpy, PySpice) — a caller killed during the
+#: worker's start-up must not leave it running — then the engine
 _ENGINE_BOOT = (
     "import runpy, sys, types; package = types.ModuleType('netlists'); package.__path__ = [{folder!r}]; "
-    "sys.modules['netlists'] = package; runpy.run_module('netlists._engine', run_name='__main__', alter_sys=True)"
+    "sys.modules['netlists'] = package; from netlists._lifeline import die_with_parent; "
+    "len(sys.argv) > 3 and die_with_parent(int(sys.argv[3])); "
+    "runpy.run_module('netlists._engine', run_name='__main__', alter_sys=True)"
 )
 _TRANSIENT_OP = re.compile(r"transient op started", re.IGNORECASE)
 _FORBIDDEN_RE = re.compile(r"(^|\s)(\.control|\.endc|\.exec|shell)(\s|$)")

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from logdomain._io import StagedOutputs
-from logdomain._modes import APPLIES
+from logdomain.cli._modes import APPLIES
 from logdomain.cli import build_parser, main
 
 #: how late a stopped command may end on a loaded 2-core machine, s

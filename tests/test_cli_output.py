@@ -14,7 +14,7 @@ import pytest
 
 from calibration import load_calibration
 from logdomain._io import StagedOutputs, write_atomic
-from logdomain._render import render_human
+from logdomain.cli._render import render_human
 from logdomain.cli import main
 
 

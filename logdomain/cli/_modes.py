@@ -13,7 +13,7 @@ from __future__ import annotations
 import argparse
 from collections.abc import Callable, Sequence
 
-from .errors import UsageError
+from ..errors import UsageError
 
 __all__ = ["APPLIES", "explicit_options", "check_applicable"]
 

@@ -1,12 +1,12 @@
 """Command-line interface (contract: shared/DESIGN.md §7). Thin: parsing and printing only.
 
 JSON goes to stdout with ``--json``; without it, the same result rendered for a person
-(:func:`logdomain._render.render_human`: aligned ``key: value`` lines and small tables, numbers with
+(:func:`logdomain.cli._render.render_human`: aligned ``key: value`` lines and small tables, numbers with
 units); logs and progress go to stderr. Every failure ends in one
 line on stderr and an exit status: 2 for bad input (named option, allowed range, value; nothing
 run, nothing written), 1 for a run that failed (simulation, divergence, ``--timeout``, a write
 that failed), 130 when interrupted. JSON is strict (no NaN or Infinity: a result that holds one
-is a failed run). Options a mode does not use are refused (:mod:`logdomain._modes`). Set
+is a failed run). Options a mode does not use are refused (:mod:`logdomain.cli._modes`). Set
 ``LOGDOMAIN_DEBUG=1`` to see the traceback of an unexpected error.
 """
 
@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import importlib
-import importlib.util
 import os
 import sys
 import warnings
@@ -35,21 +34,20 @@ from netlists import (
 )
 from netlists.technologies import CORNERS
 
-from . import __version__
-from ._io import write_atomic
+from .. import __version__
 from ._limits import DEFAULT_POINT_TIMEOUT_S, RunTimeout, add_timeout_options, run_deadline
+from ._figures import check_plot as _check_plot
+from ._figures import save_figure as _save_figure
 from ._modes import check_applicable, explicit_options
 from ._render import render_human
-from ._validate import NonFiniteResult, check_output_file, dumps_strict, strict_json
-from .errors import CommandError, UsageError
+from .._validate import NonFiniteResult, dumps_strict, strict_json
+from ..errors import CommandError, UsageError
 
 __all__ = ["main", "build_parser", "UsageError", "CommandError"]
 
 #: modules with a ``register(subparsers)`` that adds commands with ``set_defaults(handler=...)``;
 #: a handler takes the parsed args and returns the JSON-able result dict
-_COMMAND_MODULES: tuple[str, ...] = tuple(
-    name for name in ("logdomain.cmd_calibrate", "logdomain.cmd_train", "logdomain.cmd_sweep", "logdomain.cmd_montecarlo") if importlib.util.find_spec(name) is not None
-)
+_COMMAND_MODULES: tuple[str, ...] = ("calibrate", "train", "sweep", "montecarlo")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -94,7 +92,7 @@ def build_parser() -> argparse.ArgumentParser:
     simulate = sub.add_parser("simulate", help="simulate a block and compare with its law")
     simulate.add_argument("block", choices=["nmos", "pmos", "multiplier", "learner"])
     _tech_options(simulate)
-    from .cmd_learner import add_learner_arguments
+    from .learner import add_learner_arguments
 
     add_learner_arguments(simulate)
     simulate.add_argument("--json", action="store_true")
@@ -105,7 +103,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     # commands living in their own modules register themselves (parser + handler)
     for module_name in _COMMAND_MODULES:
-        module = importlib.import_module(module_name)
+        module = importlib.import_module(f"{__package__}.{module_name}")
         module.register(sub)
     return parser
 
@@ -128,18 +126,6 @@ def _params(block: str, args: argparse.Namespace):
         return params_cls.from_assignments(_assignments(args.set))
     except ParameterError as exc:
         raise UsageError(f"--set: {exc}") from exc
-
-
-def _check_plot(args: argparse.Namespace) -> None:
-    """Refuse a bad ``--plot`` before anything runs."""
-    if getattr(args, "plot", None):
-        check_output_file(args.plot, "--plot", (".png",))
-
-
-def _save_figure(fig, path: str) -> None:
-    """Write atomically: nothing half-written if saving fails."""
-    target = check_output_file(path, "--plot", (".png",))
-    write_atomic(target, lambda tmp: fig.savefig(tmp, dpi=120, format="png"))
 
 
 def _cmd_doctor(args: argparse.Namespace) -> dict[str, Any]:
@@ -170,7 +156,7 @@ def _cmd_simulate(args: argparse.Namespace) -> dict[str, Any]:
 
     _check_plot(args)
     if args.block == "learner":
-        from .cmd_learner import simulate_learner
+        from .learner import simulate_learner
 
         return simulate_learner(args, _sim_params(args, reltol=1e-4, timeout_s=LEARNER_POINT_TIMEOUT_S))
     sim = _sim_params(args)

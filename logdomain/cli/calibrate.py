@@ -17,10 +17,10 @@ from typing import Any, Callable, Iterator
 from netlists import ParameterError, SimParams, Simulator
 from netlists.technologies import CORNERS, TECHNOLOGY_NAMES
 
-from ._io import StagedOutputs
+from .._io import StagedOutputs
 from ._limits import add_timeout_options
-from ._validate import check_output_file, check_output_folder
-from .errors import CommandError, UsageError
+from .._validate import check_output_file, check_output_folder
+from ..errors import CommandError, UsageError
 
 __all__ = ["register", "cmd_calibrate"]
 

@@ -16,7 +16,7 @@ import signal
 import threading
 from collections.abc import Iterator
 
-from ._validate import MAX_TIMEOUT_S, MIN_TIMEOUT_S, seconds
+from .._validate import MAX_TIMEOUT_S, MIN_TIMEOUT_S, seconds
 
 __all__ = ["RunTimeout", "run_deadline", "add_timeout_options", "DEFAULT_POINT_TIMEOUT_S"]
 

@@ -1,6 +1,6 @@
 """``logdomain simulate learner``: the transistor-level learner against ideal continuous SGDr.
 
-Routed from ``logdomain/cli.py`` (``simulate`` with block ``learner``). JSON keys (DESIGN.md §7):
+Routed from :mod:`logdomain.cli.app` (``simulate`` with block ``learner``). JSON keys (DESIGN.md §7):
 ``weights``, ``ideal_weights``, ``nmse_vs_ideal`` (prediction NMSE on held-out rows, fraction),
 ``weight_nmse``, ``runtime_s`` plus details; ``--plot`` draws each weight's trajectory, SPICE
 against ideal.
@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["add_learner_arguments", "simulate_learner", "register"]
+__all__ = ["add_learner_arguments", "simulate_learner"]
 
 
 class _UsageError(Exception):
@@ -52,7 +52,7 @@ def _real(name: str, low: float, high: float, *, open_low: bool = False):
 def add_learner_arguments(parser: argparse.ArgumentParser) -> None:
     """Options of ``simulate learner`` (``--tech``, ``--corner``, ``--temp-c``, ``--json`` and
     ``--plot`` are the ``simulate`` command's own)."""
-    from .spice_learner import DEFAULT_ETA, DEFAULT_LAM, DEFAULT_SAMPLES, DEFAULT_T_HOLD_S
+    from ..spice_learner import DEFAULT_ETA, DEFAULT_LAM, DEFAULT_SAMPLES, DEFAULT_T_HOLD_S
 
     parser.add_argument("--dim", type=_positive_int("--dim", 1, 8), default=4, help="inputs N, 1..8 (default 4)")
     parser.add_argument("--samples", type=_positive_int("--samples", 1, 5000), default=DEFAULT_SAMPLES,
@@ -98,9 +98,9 @@ def simulate_learner(args: argparse.Namespace, sim=None) -> dict[str, Any]:
     default: ``args.temp_c``, reltol 1e-4, 1800 s.
     """
     from netlists import SimParams, get_simulator, get_technology
-    from ._train_checks import check_learner_technology
-    from .errors import UsageError
-    from .spice_learner import compare_spice_dies, compare_spice_learner, learner_task
+    from ._checks import check_learner_technology
+    from ..errors import UsageError
+    from ..spice_learner import compare_spice_dies, compare_spice_learner, learner_task
 
     if sim is None:
         sim = SimParams(temp_c=args.temp_c, reltol=1e-4, timeout_s=1800.0)
@@ -120,13 +120,13 @@ def simulate_learner(args: argparse.Namespace, sim=None) -> dict[str, Any]:
         print(f"logdomain: simulating the {args.dim}-input learner over {args.samples} samples on {tech.label} ...", file=sys.stderr)
         result = compare_spice_learner(tech, task, **common)
         if getattr(args, "plot", None):
-            from .cli import _save_figure
+            from ._figures import save_figure as _save_figure
 
             _plot(result, args.plot, _save_figure)
         out = result.as_dict()
         out.update(block="learner", seed=args.seed)
         return out
-    from .compare import die_stats
+    from ..compare import die_stats
 
     tech = get_technology("sky130", corner=args.corner, mismatch=True)
     n = args.dies or 1
@@ -135,7 +135,7 @@ def simulate_learner(args: argparse.Namespace, sim=None) -> dict[str, Any]:
           f"on {tech.label} ...", file=sys.stderr)  # fmt: skip
     results = compare_spice_dies(tech, task, seeds, workers=getattr(args, "workers", None), **common)
     if getattr(args, "plot", None):
-        from .cli import _save_figure
+        from ._figures import save_figure as _save_figure
 
         _plot(results[0], args.plot, _save_figure)
     dies = [r.as_dict(history=False) for r in results]
@@ -150,15 +150,3 @@ def simulate_learner(args: argparse.Namespace, sim=None) -> dict[str, Any]:
         "dies": [{k: d[k] for k in ("seed", "nmse_vs_ideal", "weights", "state_weights", "wrong_signs", "regions_ok",
                                     "region_violations", "common_mode_end_a", "test_mse")} for d in dies],
     }  # fmt: skip
-
-
-def register(subparsers) -> None:  # pragma: no cover - ``simulate`` is owned by cli.py; see module docstring
-    """Stand-alone command ``simulate-learner`` (for use before cli.py routes ``simulate learner``)."""
-    parser = subparsers.add_parser("simulate-learner", help="SPICE transient of the N-input learner vs ideal SGDr")
-    parser.add_argument("--tech", default="ekv")
-    parser.add_argument("--corner", default="tt")
-    parser.add_argument("--temp-c", default="27")
-    parser.add_argument("--json", action="store_true")
-    parser.add_argument("--plot", metavar="FILE.png")
-    add_learner_arguments(parser)
-    parser.set_defaults(handler=simulate_learner)

@@ -20,12 +20,12 @@ from typing import Any
 import numpy as np
 
 from ._limits import add_timeout_options
-from ._train_checks import (MAX_UPDATES, SIGNAL_LIMIT, check_evaluation_rows, check_ideal_converged, check_learnable,
+from ._checks import (MAX_UPDATES, SIGNAL_LIMIT, check_evaluation_rows, check_ideal_converged, check_learnable,
                             check_learner_technology, check_model_range, check_predictions_vary, check_signal_range,
                             check_spice_samples, check_work, data_option)
-from ._validate import MAX_CALIBRATION_BYTES, check_csv_file, check_input_file, check_output_folder
-from .scaling import MaxAbsScaling, scaling_summary
-from .tasks import TASK_NAMES, Task, get_task, load_csv, shuffle_training_rows
+from .._validate import MAX_CALIBRATION_BYTES, check_csv_file, check_input_file, check_output_folder
+from ..scaling import MaxAbsScaling, scaling_summary
+from ..tasks import TASK_NAMES, Task, get_task, load_csv, shuffle_training_rows
 
 __all__ = ["register", "cmd_train", "cmd_compare"]
 
@@ -141,7 +141,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def _task(args: argparse.Namespace) -> Task:
     """The data of ``--data``/``--task``: split, max-abs scaled unless ``--no-scale``, training rows
     permuted once with ``--shuffle``."""
-    from .errors import UsageError
+    from ..errors import UsageError
 
     scale = not getattr(args, "no_scale", False)
 
@@ -176,7 +176,7 @@ def _task(args: argparse.Namespace) -> Task:
 def _calibration(args: argparse.Namespace):
     from calibration.schema import CalibrationError, default_calibration_path, load_calibration
 
-    from .errors import CommandError, UsageError
+    from ..errors import CommandError, UsageError
 
     if args.calibration is not None:
         check_input_file(args.calibration, "--calibration", max_bytes=MAX_CALIBRATION_BYTES)
@@ -221,8 +221,8 @@ def _train_spice(args: argparse.Namespace, task) -> dict[str, Any]:
     from netlists import Simulator, get_technology
     from netlists.spice_learner_circuit import MAX_DIM
 
-    from .errors import UsageError
-    from .spice_learner import compare_spice_learner
+    from ..errors import UsageError
+    from ..spice_learner import compare_spice_learner
 
     check_learner_technology(args.tech)
     if args.no_scale:
@@ -251,10 +251,10 @@ def cmd_train(args: argparse.Namespace) -> dict[str, Any]:
     """One learner on one task; returns weights, train/test MSE (data units and scaled, see
     :func:`_results`), the scaling and the settings. ``nmse_vs_ideal`` is scale-free;
     ``weight_nmse`` compares the scaled weights (each feature weighted by its signal range)."""
-    from .compare import evaluate
-    from .learner_sim import sgdr_learner
-    from .errors import CommandError
-    from .ideal import sgdr_continuous_zoh, sgdr_discrete
+    from ..compare import evaluate
+    from ..learner_sim import sgdr_learner
+    from ..errors import CommandError
+    from ..ideal import sgdr_continuous_zoh, sgdr_discrete
 
     task = _task(args)
     source = data_option(args)
@@ -305,8 +305,8 @@ def cmd_train(args: argparse.Namespace) -> dict[str, Any]:
 
 def _analog_model(cal, **kw: Any):
     """The behavioural model of a calibration's learner; a calibration the model refuses is bad input."""
-    from .errors import UsageError
-    from .learner_model import LearnerModel
+    from ..errors import UsageError
+    from ..learner_model import LearnerModel
 
     try:
         return LearnerModel.from_calibration(cal, **kw)
@@ -327,11 +327,11 @@ def cmd_compare(args: argparse.Namespace) -> dict[str, Any]:
     if getattr(args, "against", "ideal") == "spice":
         return _compare_spice(args)
 
-    from ._validate import NonFiniteResult
-    from .compare import CompareConfig, run_compare
-    from .errors import CommandError
-    from .ideal import sgdr_discrete
-    from .report import write_report
+    from .._validate import NonFiniteResult
+    from ..compare import CompareConfig, run_compare
+    from ..errors import CommandError
+    from ..ideal import sgdr_discrete
+    from ..report import write_report
 
     out_dir = check_output_folder(args.out, "--out")
     task = _task(args)
@@ -378,10 +378,10 @@ def _compare_spice(args: argparse.Namespace) -> dict[str, Any]:
     from netlists import SimParams, Simulator, get_technology
     from netlists.spice_learner_circuit import LearnerParams
 
-    from .errors import UsageError
-    from .fidelity import compare_against_spice
-    from .learner_model import LearnerModel
-    from .spice_learner import learner_task
+    from ..errors import UsageError
+    from ..fidelity import compare_against_spice
+    from ..learner_model import LearnerModel
+    from ..spice_learner import learner_task
 
     dies = args.dies if "dies" in getattr(args, "given", ()) else None
     if args.mismatch and not dies:

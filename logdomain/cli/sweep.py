@@ -23,10 +23,10 @@ from netlists import MosArrayParams, ParameterError, SimParams, parse_number
 from netlists.params import Bound
 from netlists.technologies import CORNERS, TECHNOLOGY_NAMES
 
-from ._io import StagedOutputs
+from .._io import StagedOutputs
 from ._limits import add_timeout_options
-from ._validate import check_output_file, dumps_strict
-from .errors import CommandError, UsageError
+from .._validate import check_output_file, dumps_strict
+from ..errors import CommandError, UsageError
 
 __all__ = ["register", "cmd_sweep", "parse_axis"]
 

@@ -19,8 +19,8 @@ import math
 import numpy as np
 from numpy.typing import NDArray
 
-from .errors import UsageError
-from .tasks import Task
+from ..errors import UsageError
+from ..tasks import Task
 
 __all__ = ["MAX_UPDATES", "MAX_INTEGRATION_STEPS", "MAX_DIE_WEIGHTS", "MAX_SPICE_SAMPLES", "data_option",
            "check_learnable", "check_evaluation_rows", "check_work", "check_spice_samples",
@@ -130,7 +130,7 @@ def check_predictions_vary(w_ideal: NDArray, task: Task, source: str) -> None:
 def check_model_range(eta: float, lam: float) -> None:
     """``--eta`` and ``--lam`` within what the behavioural learner model integrates
     (:data:`logdomain.learner_sim.ETA_MAX`, :data:`~logdomain.learner_sim.LAM_MAX`)."""
-    from .learner_sim import ETA_MAX, LAM_MAX
+    from ..learner_sim import ETA_MAX, LAM_MAX
 
     if not 0 < eta <= ETA_MAX:
         raise UsageError(f"--eta {eta:g}: the analog learner model takes η = T_s/τ in (0, {ETA_MAX:g}]")

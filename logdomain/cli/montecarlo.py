@@ -14,16 +14,16 @@ import sys
 from contextlib import ExitStack
 from typing import Any
 
-from .cmd_train import _analog_model, _calibration, _common, _integer, _task
-from ._train_checks import check_evaluation_rows, check_learnable, check_model_range, check_work, data_option
+from .train import _analog_model, _calibration, _common, _integer, _task
+from ._checks import check_evaluation_rows, check_learnable, check_model_range, check_work, data_option
 
 __all__ = ["register", "cmd_montecarlo"]
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add ``montecarlo`` to the ``logdomain`` parser."""
-    from .learner_model import DIE_BLOCK
-    from .montecarlo import MAX_DIES
+    from ..learner_model import DIE_BLOCK
+    from ..montecarlo import MAX_DIES
 
     mc = subparsers.add_parser("montecarlo", help="analog vs ideal over 1e5+ dies (headline only), in-process or on Dask")
     _common(mc)
@@ -40,10 +40,10 @@ def cmd_montecarlo(args: argparse.Namespace) -> dict[str, Any]:
     """Train and evaluate ``--dies`` dies; returns the summary (percentiles, ideal learner, timing)."""
     from tqdm import tqdm
 
-    from .compare import CompareConfig
-    from .errors import CommandError, UsageError
-    from .learner_model import DIE_BLOCK
-    from .montecarlo import run_monte_carlo
+    from ..compare import CompareConfig
+    from ..errors import CommandError, UsageError
+    from ..learner_model import DIE_BLOCK
+    from ..montecarlo import run_monte_carlo
 
     if args.chunk_dies % DIE_BLOCK:
         raise UsageError(f"--chunk-dies must be a multiple of {DIE_BLOCK} (the dies of one random stream), got {args.chunk_dies}")
