@@ -185,14 +185,31 @@ def budget_cases(model: LearnerModel) -> list[tuple[str, LearnerModel]]:
     return cases
 
 
-def _progress(callback: Callable[[str], None] | None, message: str) -> None:
-    if callback is not None:
-        callback(message)
+class _Steps:
+    """Counts the learner runs of :func:`run_compare` for a ``progress(done, total, what)`` callback."""
+
+    def __init__(self, callback: Callable[[int, int, str], None] | None, total: int) -> None:
+        self.callback, self.total, self.done = callback, total, 0
+
+    def step(self, what: str) -> None:
+        """Report that the next run (``what``) starts; then count it."""
+        if self.callback is not None:
+            self.callback(self.done, self.total, what)
+        self.done += 1
+
+    def finish(self) -> None:
+        if self.callback is not None:
+            self.callback(self.total, self.total, "done")
 
 
 def run_compare(task: Task, model: LearnerModel, config: CompareConfig = CompareConfig(), *,
-                progress: Callable[[str], None] | None = None) -> CompareResult:  # fmt: skip
-    """Compare the analog learner (``model``, with ``config.bits``) with the ideal one on ``task``."""
+                progress: Callable[[int, int, str], None] | None = None) -> CompareResult:  # fmt: skip
+    """Compare the analog learner (``model``, with ``config.bits``) with the ideal one on ``task``.
+
+    ``progress(done, total, what)``, if given, is called before each of the ``total`` learner runs
+    (the headline, the resolution sweep, the η × λ grid, the error budget) and once at the end with
+    ``done == total``.
+    """
     cfg = config
     model = model.replace(bits=cfg.bits)
     x, y = task.x_train, task.y_train
@@ -204,7 +221,9 @@ def run_compare(task: Task, model: LearnerModel, config: CompareConfig = Compare
     def analog(m: LearnerModel, eta: float, lam: float, **kw: Any):
         return sgdr_learner(x, y, m, eta, lam, **{**common, **kw})
 
-    _progress(progress, "headline run and learning curves")
+    cases = budget_cases(model)
+    steps = _Steps(progress, 1 + len(cfg.bits_grid) + 1 + len(cfg.eta_grid) * len(cfg.lam_grid) + len(cases))
+    steps.step("headline run")
     w_ideal, hist_ideal = sgdr_discrete(x, y, cfg.eta, cfg.lam, epochs=cfg.epochs, return_history=True)
     run = analog(model, cfg.eta, cfg.lam, record_every=every)
     head = evaluate(task, run.predict(x_eval), w_ideal, run.weights)
@@ -214,18 +233,21 @@ def run_compare(task: Task, model: LearnerModel, config: CompareConfig = Compare
     curves = {"updates": idx, "ideal_mse": np.mean((hist_ideal[idx] @ x_eval.T - y_eval) ** 2, axis=-1),
               "analog_mse": np.mean((run.history @ x_eval.T - y_eval) ** 2, axis=-1)}  # fmt: skip
 
-    _progress(progress, f"resolution sweep over bits {cfg.bits_grid[0]}..{cfg.bits_grid[-1]}")
-    bits_nmse = np.array([evaluate(task, analog(model.replace(bits=b), cfg.eta, cfg.lam).predict(x_eval), w_ideal)["nmse_vs_ideal"]
-                          for b in cfg.bits_grid])  # fmt: skip
+    def bits_run(b: int) -> NDArray:
+        steps.step(f"{b} bits")
+        return evaluate(task, analog(model.replace(bits=b), cfg.eta, cfg.lam).predict(x_eval), w_ideal)["nmse_vs_ideal"]
+
+    bits_nmse = np.array([bits_run(b) for b in cfg.bits_grid])
     # the plateau the sweep tends to: every non-ideality but quantisation (bits=None)
+    steps.step("unquantised")
     unquantised = np.atleast_1d(evaluate(task, analog(model.replace(bits=None), cfg.eta, cfg.lam).predict(x_eval), w_ideal)["nmse_vs_ideal"])
 
-    _progress(progress, f"eta x lambda grid ({len(cfg.eta_grid)} x {len(cfg.lam_grid)})")
     nmse_g = np.empty((len(cfg.eta_grid), len(cfg.lam_grid)))
     test_g = np.empty_like(nmse_g)
     ideal_test_g = np.empty_like(nmse_g)
     for a, eta in enumerate(cfg.eta_grid):
         for b, lam in enumerate(cfg.lam_grid):
+            steps.step(f"grid eta={eta:g} lam={lam:g}")
             wi = sgdr_discrete(x, y, eta, lam, epochs=cfg.epochs)
             ev = evaluate(task, analog(model, eta, lam).predict(x_eval), wi)
             nmse_g[a, b] = float(np.median(ev["nmse_vs_ideal"]))
@@ -234,9 +256,9 @@ def run_compare(task: Task, model: LearnerModel, config: CompareConfig = Compare
     heatmap = {"eta": np.array(cfg.eta_grid, float), "lam": np.array(cfg.lam_grid, float), "nmse_median": nmse_g,
                "analog_test_mse": test_g, "ideal_test_mse": ideal_test_g}  # fmt: skip
 
-    _progress(progress, "error budget (each non-ideality alone, then all)")
     budget = []
-    for name, case in budget_cases(model):
+    for name, case in cases:
+        steps.step(f"budget: {name}")
         nm = evaluate(task, analog(case, cfg.eta, cfg.lam).predict(x_eval), w_ideal)["nmse_vs_ideal"]
         budget.append({"name": name, "kind": "row", **die_stats(np.atleast_1d(nm))})
     base, rows, everything = budget[0]["median"], budget[1:-1], budget[-1]
@@ -271,6 +293,7 @@ def run_compare(task: Task, model: LearnerModel, config: CompareConfig = Compare
         "error_budget": budget,
     }
     summary.update(_data_units(task, summary))
+    steps.finish()
     bits_sweep = {"bits": np.array(cfg.bits_grid), "nmse": bits_nmse, "nmse_unquantised": unquantised}
     return CompareResult(summary=summary, curves=curves, bits_sweep=bits_sweep, heatmap=heatmap, budget=budget)
 

@@ -164,3 +164,19 @@ def test_plots_under_or_at_a_file_is_refused(tmp_path, plots, capsys):
     err = capsys.readouterr().err.strip().splitlines()
     assert code == 2 and len(err) == 1 and "--plots" in err[0]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["f"] and (tmp_path / "f").read_text() == "keep"
+
+
+def test_compare_shows_progress_per_learner_run_on_a_terminal_stderr(tmp_path, monkeypatch):
+    import logdomain.cli._progress
+
+    monkeypatch.setattr(logdomain.cli._progress, "DELAY_S", 0.0)  # a quick run lasts under the 1 s delay
+    out, err = io.StringIO(), _Terminal()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        code = main(["compare", "--task", "synthetic", "--quick", "--epochs", "1", "--out", str(tmp_path / "r")])
+    err = err.getvalue()
+    assert code == 0, err
+    assert "logdomain compare" in err and "run" in err
+    final = err.replace("\r", "\n").strip().splitlines()[-1]
+    done, total = final.split("|")[-1].split()[0].split("/")
+    assert int(done) == int(total) > 10  # headline, bits, grid and budget runs all counted
+    assert "\r" not in out.getvalue()

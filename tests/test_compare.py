@@ -179,7 +179,12 @@ def test_run_compare_budget_closes_and_sweeps_run():
     model = LearnerModel.from_learner_params(LearnerParams.for_technology("sky130", dim=3), a_vt_v_m={"n": 4.5e-9, "p": 5.2e-9},
                                              slope_factor={"n": 1.44, "p": 1.29}, nominal={"term_gain": 1.1, "lam_offset": -0.005})
     cfg = CompareConfig(dies=8, epochs=2, bits_grid=(4, 8, 12), eta_grid=(0.05, 0.2), lam_grid=(0.0, 0.01))
-    res = run_compare(task, model, cfg)
+    calls: list[tuple[int, int, str]] = []
+    res = run_compare(task, model, cfg, progress=lambda done, total, what: calls.append((done, total, what)))
+    # progress: one call before each learner run, then done == total
+    n_runs = 1 + 3 + 1 + 2 * 2 + len(res.budget) - 2  # headline, bits, unquantised, grid, budget rows (no sum/interaction)
+    assert [c[0] for c in calls] == list(range(n_runs)) + [n_runs] and {c[1] for c in calls} == {n_runs}
+    assert calls[1][2] == "4 bits" and calls[-1][2] == "done"
     rows = {row["name"]: row for row in res.budget}
     base, everything = rows["continuous time (no non-ideality)"], rows["all"]
     alone = [r for r in res.budget if r["kind"] == "row" and r["name"] not in (base["name"], "all")]

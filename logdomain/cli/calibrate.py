@@ -9,16 +9,15 @@ from __future__ import annotations
 import argparse
 import os
 import shlex
-import sys
-from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any
 
 from netlists import ParameterError, SimParams, Simulator
 from netlists.technologies import CORNERS, TECHNOLOGY_NAMES
 
 from .._io import StagedOutputs
 from ._limits import add_timeout_options
+from ._progress import progress_bar
 from .._validate import check_output_file, check_output_folder
 from ..errors import CommandError, UsageError
 
@@ -38,24 +37,6 @@ def register(subparsers) -> None:
     parser.set_defaults(handler=cmd_calibrate)
 
 
-@contextmanager
-def _progress_bar() -> Iterator[Callable[[int, int, str], None]]:
-    """A progress callback for :func:`calibration.pipeline.calibrate`: a tqdm bar on stderr (never
-    stdout), shown only when stderr is a terminal and the run has lasted a second (as ``sweep``
-    and ``montecarlo`` do)."""
-    from tqdm import tqdm
-
-    with tqdm(total=None, unit="step", file=sys.stderr, desc="logdomain calibrate", delay=1.0,
-              disable=not sys.stderr.isatty()) as bar:  # fmt: skip
-
-        def progress(done: int, total: int, what: str) -> None:
-            bar.total = total
-            bar.set_postfix_str(what, refresh=False)
-            bar.update(done - bar.n)
-
-        yield progress
-
-
 def cmd_calibrate(args: argparse.Namespace) -> dict[str, Any]:
     from calibration.pipeline import calibrate, reference_parameters
     from calibration.schema import CalibrationError
@@ -72,7 +53,7 @@ def cmd_calibrate(args: argparse.Namespace) -> dict[str, Any]:
         shlex.quote(part)
         for part in [f"--tech={args.tech}", *corner, f"--temp-c={temp_c:g}", *(["--quick"] if args.quick else []), f"--out={out.name}"]
     )
-    with Simulator(timeout_s=args.point_timeout) as simulator, _progress_bar() as progress:
+    with Simulator(timeout_s=args.point_timeout) as simulator, progress_bar("logdomain calibrate") as progress:
         try:
             run = calibrate(args.tech, corner=args.corner, temp_c=temp_c, quick=args.quick, command=command,
                             simulator=simulator, progress=progress)  # fmt: skip

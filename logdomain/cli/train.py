@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 
 from ._limits import add_timeout_options
+from ._progress import progress_bar
 from ._checks import (MAX_UPDATES, SIGNAL_LIMIT, check_evaluation_rows, check_ideal_converged, check_learnable,
                             check_learner_technology, check_model_range, check_predictions_vary, check_signal_range,
                             check_spice_samples, check_work, data_option)
@@ -355,7 +356,8 @@ def cmd_compare(args: argparse.Namespace) -> dict[str, Any]:
     check_ideal_converged(w_ideal, task, eta=config.eta, lam=config.lam)
     check_predictions_vary(w_ideal, task, source)
     try:
-        result = run_compare(task, model, config, progress=lambda m: print(f"logdomain compare: {m}", file=sys.stderr))
+        with progress_bar("logdomain compare", unit="run") as progress:
+            result = run_compare(task, model, config, progress=progress)
     except ValueError as exc:  # a metric of a run that failed (e.g. non-finite analog weights)
         raise CommandError(f"compare: the comparison failed: {exc}") from None
     result.summary["calibration"] = asdict(cal.provenance)
