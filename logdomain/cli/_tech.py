@@ -10,7 +10,9 @@ entry-point name, :func:`netlists.technologies.technology_names`) or ``--model-f
 from __future__ import annotations
 
 import argparse
+import functools
 import os
+import sys
 
 from netlists import ModelFileTechnology, Technology, get_technology, technology_names
 
@@ -22,9 +24,16 @@ __all__ = ["add_tech_argument", "add_model_file_options", "check_tech_options", 
 MODEL_FILE_DESTS = ("model_file", "nmos", "pmos")
 
 
+@functools.lru_cache(maxsize=4)
+def _names(path: tuple[str, ...]) -> tuple[str, ...]:
+    """:func:`technology_names` for the import path ``path`` (reading the installed distributions'
+    metadata costs milliseconds, and a command line builds its parser more than once)."""
+    return technology_names()
+
+
 def add_tech_argument(parser, *, default: str, help: str | None = None) -> None:
     """``--tech`` (choices: the built-ins and the installed plugins) and the model-file options."""
-    parser.add_argument("--tech", default=default, choices=technology_names(),
+    parser.add_argument("--tech", default=default, choices=_names(tuple(sys.path)),
                         help=help or f"technology (default {default}); or --model-file")  # fmt: skip
     add_model_file_options(parser)
 

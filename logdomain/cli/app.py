@@ -23,7 +23,6 @@ from typing import Any, Sequence
 import numpy as np
 
 from netlists import (
-    TECHNOLOGY_NAMES,
     NetlistError,
     ParameterError,
     SimParams,
@@ -96,6 +95,7 @@ def build_parser() -> argparse.ArgumentParser:
     netlist.add_argument("--inline-models", action="store_true",
                          help="with --out: put the included model files' text into the netlist (one self-contained "
                               "file); stdout always gets them inline")  # fmt: skip
+    netlist.add_argument("--json", action="store_true", help="with --out: the summary (files written) as JSON")
 
     simulate = sub.add_parser("simulate", help="simulate a block and compare with its law")
     simulate.add_argument("block", choices=["nmos", "pmos", "multiplier", "learner"])
@@ -145,8 +145,6 @@ def _cmd_doctor(args: argparse.Namespace) -> dict[str, Any]:
         techs: dict[str, Any] = {}
         from netlists.technologies import plugin_problems, technology_names
 
-        for name, why in plugin_problems().items():
-            techs[name] = {"available": False, "detail": why}
         for name in technology_names():
             try:
                 tech = get_technology(name)
@@ -163,6 +161,7 @@ def _cmd_doctor(args: argparse.Namespace) -> dict[str, Any]:
                     entry.update(available=False, detail=f"simulation failed: {str(exc).splitlines()[0]}")
             techs[name] = entry
     report["technologies"] = techs
+    report["plugin_problems"] = plugin_problems()  # refused technology plugins → why (not in technologies)
     report["ok"] = all(t["available"] for t in techs.values())
     return report
 
@@ -184,6 +183,8 @@ def _cmd_netlist(args: argparse.Namespace) -> str | dict[str, Any]:
 
     if args.inline_models and not args.out:
         raise UsageError("--inline-models applies with --out FILE (stdout always gets the models inline)")
+    if args.json and not args.out:
+        raise UsageError("--json applies with --out FILE (without it the netlist itself is printed)")
     out = check_output_file(args.out, "--out", NETLIST_SUFFIXES) if args.out else None
     generator, _ = blocks.BLOCKS[args.block]
     params = _params(args.block, args)
