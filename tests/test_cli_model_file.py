@@ -131,7 +131,9 @@ def test_model_file_options_are_in_the_mode_table():
 
 def test_acceptance_simulate_calibrate_compare(card, tmp_path):
     """The acceptance of issue 13 item 3 end to end through the CLI: the user's card is calibrated
-    (``--quick``; about 3 s measured) and the file drives ``compare --calibration`` (``--quick``).
+    (``--quick``; about 3 s measured) and the file drives ``compare --calibration`` (``--quick``);
+    ``compare --against spice`` refuses a card that is not the calibration's (the run with the same
+    card is in the slow test below).
 
     The calibration records the card by file name and content hash (no folder), the command that
     reproduces it, and fitted devices close to the card: V_T0 lowered for the nMOS (the shipped card's
@@ -155,6 +157,12 @@ def test_acceptance_simulate_calibrate_compare(card, tmp_path):
     assert summary["calibration"]["technology"] == prov["technology"]
     assert 0.0 < summary["nmse_vs_ideal"] < 1.0 and (report / "report.md").is_file()
     assert prov["technology"] in (report / "report.md").read_text()
+    # another card (or the shipped one) is not the calibration's: refused before anything runs
+    other = card.with_name("other.lib")
+    other.write_text(card.read_text().replace("vth0=0.52 ", "vth0=0.51 "))
+    for chosen in (("--model-file", str(other), "--nmos", "n1", "--pmos", "p1"), ("--tech", "bsim")):
+        proc = run_cli("compare", "--against", "spice", "--calibration", str(out), *chosen, "--dim", "2", "--samples", "10")
+        assert proc.returncode == 2 and f"the calibration is for {prov['technology']}" in proc.stderr, proc.stderr
 
 
 @pytest.mark.slow
@@ -162,7 +170,8 @@ def test_readme_table_of_the_user_card(card, tmp_path):
     """The README's "Bring your own technology" figures for ``mycard.lib``: ``compare --calibration``
     with the defaults (diabetes, 32 dies) gives nmse_vs_ideal 15.4 % (±10 %, the dies are seeded) and
     the ideal learner 7.6 % above the ridge optimum; the fitted nMOS/pMOS thresholds sit 30/20 mV
-    below the shipped card's (0.502 V / 0.506 V). About 15 s."""
+    below the shipped card's (0.502 V / 0.506 V); ``compare --against spice --dim 2 --samples 100``
+    with the card gives spice_vs_behavioural_nmse 0.33 %. About 25 s."""
     out = tmp_path / "mycard_cal.json"
     assert run_cli("calibrate", *_mf(card), "--quick", "--out", str(out)).returncode == 0
     cal = json.loads(out.read_text())
@@ -174,6 +183,14 @@ def test_readme_table_of_the_user_card(card, tmp_path):
     summary = json.loads(proc.stdout)
     assert summary["nmse_vs_ideal"] == pytest.approx(0.154, rel=0.10)
     assert summary["ideal_converged"] is False and summary["ideal_gap"] == pytest.approx(0.076, abs=0.005)
+    # the transistor-level learner on the user's card against the behavioural model of its calibration
+    # (measured: 0.33 %, as on the shipped bsim card; one cell device at V_DS = 3.92 U_T < 4 U_T)
+    proc = run_cli("compare", "--against", "spice", "--calibration", str(out), *_mf(card), "--dim", "2", "--samples", "100",
+                   "--json")  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    fidelity = json.loads(proc.stdout)
+    assert fidelity["tech"].startswith("model_file_mycard_")
+    assert fidelity["spice_vs_behavioural_nmse"] == pytest.approx(0.0033, rel=0.2)
 
 
 def test_a_plugin_technology_through_the_cli(tmp_path):
