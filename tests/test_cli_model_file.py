@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import textwrap
 from pathlib import Path
 
 import pytest
@@ -195,16 +196,27 @@ def test_readme_table_of_the_user_card(card, tmp_path):
 
 def test_a_plugin_technology_through_the_cli(tmp_path):
     """A Technology registered under ``logdomain.technologies`` by a distribution on the path (a
-    dist-info folder, no install): ``--tech NAME`` accepts it, it simulates, and ``doctor`` lists it
-    after the built-ins together with a refused plugin that takes a built-in's name."""
+    dist-info folder, no install): ``--tech NAME`` accepts it, it simulates and calibrates, and
+    ``doctor`` lists it after the built-ins and names a refused plugin that takes a built-in's name."""
     site = tmp_path / "site"
     site.mkdir()
-    (site / "ld_cli_plugin.py").write_text(
-        "from netlists.technologies.ekv import EkvTechnology\n\n\nclass Slow(EkvTechnology):\n    name = 'slowekv'\n")
+    (site / "ld_cli_plugin.py").write_text(textwrap.dedent("""\
+        from netlists.technologies.bsim import BsimTechnology
+        from netlists.technologies.ekv import EkvTechnology
+
+
+        class Slow(EkvTechnology):
+            name = "slowekv"
+
+
+        class MyBsim(BsimTechnology):
+            name = "mybsim"
+        """))
     info = site / "ld_cli_plugin-1.0.dist-info"
     info.mkdir()
     (info / "METADATA").write_text("Metadata-Version: 2.1\nName: ld_cli_plugin\nVersion: 1.0\n")
-    (info / "entry_points.txt").write_text("[logdomain.technologies]\nslowekv = ld_cli_plugin:Slow\nekv = ld_cli_plugin:Slow\n")
+    (info / "entry_points.txt").write_text("[logdomain.technologies]\nslowekv = ld_cli_plugin:Slow\nekv = ld_cli_plugin:Slow\n"
+                                           "mybsim = ld_cli_plugin:MyBsim\n")  # fmt: skip
     env = {**__import__("os").environ, "PYTHONPATH": str(site)}
     proc = run_cli("simulate", "nmos", "--tech", "slowekv", "--json", env=env)
     assert proc.returncode == 0, proc.stderr
@@ -214,7 +226,12 @@ def test_a_plugin_technology_through_the_cli(tmp_path):
     report = json.loads(proc.stdout)
     techs = report["technologies"]
     assert "'ekv' is a built-in technology" in report["plugin_problems"]["ekv"]
-    assert list(techs)[-1] == "slowekv" and techs["slowekv"]["available"] is True
+    assert list(techs)[-2:] == ["mybsim", "slowekv"] and techs["slowekv"]["available"] is True
     assert techs["ekv"]["available"] is True  # the built-in, not the plugin that claims its name
+    # calibrate takes the plugin too (a BSIM one: the quick calibration takes about 3 s) and records its name
+    proc = run_cli("calibrate", "--tech", "mybsim", "--quick", "--out", str(tmp_path / "c.json"), "--json", env=env)
+    assert proc.returncode == 0, proc.stderr
+    prov = json.loads(proc.stdout)["provenance"]
+    assert prov["technology"] == "mybsim" and prov["command"].startswith("logdomain calibrate --tech=mybsim --temp-c=27")
     proc = run_cli("simulate", "nmos", "--tech", "slowekv", "--json")  # not on the path: not a choice
     assert proc.returncode == 2 and "invalid choice: 'slowekv'" in proc.stderr
