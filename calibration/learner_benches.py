@@ -68,7 +68,7 @@ class LearnerBenchSetup:
 def setup_benches(tech: Technology, sim: SimParams, simulator: Simulator, params: LearnerParams | None = None) -> LearnerBenchSetup:
     """Parameters as the learner runs them: ``for_technology`` defaults (or ``params``) with κ measured
     on the output device (:func:`netlists.learner_run.prepare_learner` on a one-sample stream)."""
-    base = params or LearnerParams.for_technology(tech.name)
+    base = params or LearnerParams.for_technology(tech.learner_family)
     p, _ = prepare_learner(tech, np.zeros((1, 1)), np.zeros(1), base.eta, base.lam, base.t_hold_s, params=base.replace(dim=1),
                            sim=sim, simulator=simulator)  # fmt: skip
     p = p.replace(dim=base.dim)  # the benches build weight 0 only; the design keeps its dimension

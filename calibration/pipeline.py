@@ -21,7 +21,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from netlists import MultiplierParams, SimParams, Simulator, blocks, get_simulator, get_technology
+from netlists import MultiplierParams, SimParams, Simulator, Technology, blocks, get_simulator, get_technology
 from netlists.weight_cell import WeightCellParams, weight_cell
 
 from .block_fit import MultiplierFit, design_points, fit_multiplier, simulate_multiplier_points
@@ -106,7 +106,7 @@ def _hash(text: str) -> str:
 
 
 def calibrate(
-    technology: str,
+    technology: str | Technology,
     *,
     corner: str = "tt",
     temp_c: float = 27.0,
@@ -117,16 +117,23 @@ def calibrate(
 ) -> CalibrationRun:
     """Characterize ``technology`` in SPICE and fit the behavioural models.
 
+    ``technology`` is a registry name (``ekv``, ``bsim``, ``sky130``, a plugin's) or a
+    :class:`~netlists.Technology` instance, e.g. a :class:`~netlists.ModelFileTechnology` over a
+    user's card; the file records its :attr:`~netlists.Technology.identity` (for a model file: the
+    file's name and content hash). ``corner`` applies to sky130 only.
+
     ``progress(done, total, what)``, if given, is called after each characterization step (an I–V
     set at one temperature, the multiplier's training or validation points, the weight cell's fit
     or range, a mismatch size, the learner's blocks) with the steps done, their total and a label.
     """
     simulator = simulator or get_simulator()
-    tech = get_technology(technology, corner=corner)
+    tech = technology if isinstance(technology, Technology) else get_technology(technology, corner=corner)
+    family = tech.name  # sky130's mismatch models and binned pMOS are handled apart
+    technology = tech.identity
     sim = SimParams(temp_c=temp_c)
     plan = plan_for(quick, temp_c)
     run = CalibrationRun(calibration=None)  # type: ignore[arg-type]
-    mismatch_steps = 2 * len(plan.mismatch_sizes_m) if technology == "sky130" else 0
+    mismatch_steps = 2 * len(plan.mismatch_sizes_m) if family == "sky130" else 0
     steps = [0, 2 * len(plan.temps_c) + 2 + 2 + mismatch_steps + 1]  # done, total
 
     def step(what: str) -> None:
@@ -142,10 +149,10 @@ def calibrate(
     devices = {}
     held: list[str] = []
     for polarity in ("n", "p"):
-        vgs_stop = 1.8 if (technology == "sky130" and polarity == "p") else 0.7
+        vgs_stop = 1.8 if (family == "sky130" and polarity == "p") else 0.7
         # sky130's pfet_01v8 is binned in W with different parameters per bin: one EKV card can
         # describe one bin only (three widths: 8 % rms; one: 3.9 %), so the pMOS is fitted at one size
-        sizes = list(plan.device_sizes_m) if polarity == "n" or technology != "sky130" else list(plan.device_sizes_m[:1])
+        sizes = list(plan.device_sizes_m) if polarity == "n" or family != "sky130" else list(plan.device_sizes_m[:1])
         data_by_t = {}
         for t in plan.temps_c:
             data_by_t[t] = collect_iv(tech, polarity, sizes_m=sizes, vds_values_v=list(plan.vds_values_v),
@@ -185,7 +192,7 @@ def calibrate(
     a_vt = {"n": 0.0, "p": 0.0}
     samples_total = 0
     gain_sigma = 0.0
-    if technology == "sky130":
+    if family == "sky130":
         for polarity, vgs in (("n", 0.3), ("p", 0.6)):
             run.mismatch_samples[polarity] = []
             for k, (w, l) in enumerate(plan.mismatch_sizes_m):
@@ -216,17 +223,17 @@ def calibrate(
 
     provenance = Provenance(
         technology=technology,
-        corner=corner if technology == "sky130" else "nominal",
+        corner=corner if family == "sky130" else "nominal",
         temp_c=temp_c,
         ngspice_version=simulator.ngspice_version,
-        command=command or f"logdomain calibrate --tech {technology} --corner {corner} --temp-c {temp_c:g}{' --quick' if quick else ''}",
+        command=command or f"logdomain calibrate --tech {technology}{f' --corner {corner}' if family == 'sky130' else ''} --temp-c {temp_c:g}{' --quick' if quick else ''}",
         created=_dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%d"),
         netlist_hashes=hashes,
         package_version=package_version,
         notes=(
             "noise_rel not measured (no transient-noise run): 0 means noiseless; "
             + (f"I_spec held at the card estimate for polarity {', '.join(held)} (moderate inversion not identifiable); " if held else "")
-            + ("mismatch from the PDK's per-instance V_T models" if technology == "sky130" else "this technology has no mismatch models: mismatch fields are 0")
+            + ("mismatch from the PDK's per-instance V_T models" if family == "sky130" else "this technology has no mismatch models: mismatch fields are 0")
         ),
     )
     blocks_fit = BlockFit(

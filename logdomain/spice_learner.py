@@ -137,7 +137,7 @@ def compare_spice_learner(
     tech : technology. task : scaled task (x, y in about [−1, 1]).
     eta : η = T_s/τ. lam : λ. t_hold_s : hold time T_s, s (sets τ = T_s/η).
     samples : training rows streamed (default: all). params, sim, simulator : passed on
-        (params default to ``LearnerParams.for_technology(tech.name)``).
+        (params default to ``LearnerParams.for_technology(tech.learner_family)``).
 
     The ideal flow uses the same η and λ (only T_s/τ matters) and starts from w = 0.
     """

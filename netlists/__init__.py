@@ -9,7 +9,7 @@ from .netlist import Analysis, MosDevice, Netlist, NetlistBuilder
 from .params import DiodeParams, MirrorParams, MosArrayParams, MosBenchParams, MultiplierParams, Params, SimParams
 from .regions import RegionReport, check_regions
 from .runner import SimResult, Simulator, get_simulator
-from .technologies import TECHNOLOGY_NAMES, Technology, get_technology, thermal_voltage_v
+from .technologies import TECHNOLOGY_NAMES, ModelFileTechnology, Technology, get_technology, technology_names, thermal_voltage_v
 from .values import check_identifier, parse_number, spice_number
 
 __version__ = "0.1.0"
@@ -39,6 +39,8 @@ __all__ = [
     "TECHNOLOGY_NAMES",
     "Technology",
     "get_technology",
+    "technology_names",
+    "ModelFileTechnology",
     "thermal_voltage_v",
     "check_identifier",
     "parse_number",

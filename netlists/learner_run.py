@@ -138,7 +138,7 @@ def prepare_learner(
     same I_w(V_C) curve and are imposed with ``ic=``.
     """
     x = np.atleast_2d(np.asarray(x, dtype=float))
-    base = params or LearnerParams.for_technology(tech.name, dim=x.shape[1])
+    base = params or LearnerParams.for_technology(tech.learner_family, dim=x.shape[1])
     p = base.replace(dim=x.shape[1], eta=eta, lam=lam, t_hold_s=t_hold_s, temp_c=sim.temp_c)
     v_g, i_d = output_device_curve(_nominal(tech), p, sim, simulator)
     ln_i = np.log(np.maximum(i_d, 1e-30))
@@ -217,14 +217,14 @@ def run_spice_learner(
     tech : technology (with its mismatch switched on, one sample of it). x : inputs, shape (K, N)
         (scaled, |x| ≲ x_scale). y : targets, shape (K,). eta : η = T_s/τ. lam : λ. t_hold_s : T_s, s.
     params : other learner settings (``dim``, ``eta``, ``lam``, ``t_hold_s``, ``kappa`` and
-        ``temp_c`` are set here; default ``LearnerParams.for_technology(tech.name)``).
+        ``temp_c`` are set here; default ``LearnerParams.for_technology(tech.learner_family)``).
     sim, simulator : ngspice settings and worker.
     region_samples : where regions are checked, as fractions of the stream: the end of hold
         ``max(1, round(f·K))`` for each f.
     """
     sim = sim or (simulator.sim if simulator else SimParams())
     simulator = simulator or get_simulator()
-    check_supported(tech, params or LearnerParams.for_technology(tech.name))
+    check_supported(tech, params or LearnerParams.for_technology(tech.learner_family))
     p, netlist = prepare_learner(tech, x, y, eta, lam, t_hold_s, params=params, sim=sim, simulator=simulator)
     st = stimulus(p, x, y)
     result = simulator.run(netlist, sim, **_halts(p, st, netlist, region_samples))
@@ -251,7 +251,7 @@ def run_spice_learner_dies(
         raise ParameterError(f"seeds must be a non-empty list of integers in [1, 2^31), got {seeds!r}")
     sim = sim or (simulator.sim if simulator else SimParams())
     simulator = simulator or get_simulator()
-    check_supported(tech, params or LearnerParams.for_technology(tech.name))
+    check_supported(tech, params or LearnerParams.for_technology(tech.learner_family))
     p, netlist = prepare_learner(tech, x, y, eta, lam, t_hold_s, params=params, sim=sim, simulator=simulator)
     st = stimulus(p, x, y)
     circuit = SweepCircuit(netlist.text(sim), init_commands=tuple(tech.init_commands()), model_files=tuple(netlist.model_files()),

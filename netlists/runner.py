@@ -246,10 +246,34 @@ class Simulator:
     def run_text(
         self, text: str, *, init_commands: list[str] | None = None, timeout_s: float | None = None, state_key: str = "raw"
     ) -> SimResult:
-        """Run raw netlist text (checked by :func:`guard_netlist_text`) once, without the ladder.
+        """Run netlist text written by hand (or by another tool) once, without the convergence ladder.
 
-        ``state_key`` names the family of global ngspice settings the text needs; a worker
-        that served another family is replaced first.
+        The text is checked first by :func:`guard_netlist_text`: it must be ASCII without control
+        characters, and a line (outside ``*`` comments) holding ``.control``, ``.endc``, ``.exec`` or
+        ``shell`` is refused with :class:`NetlistError` before ngspice sees anything — ngspice would
+        execute them. ``.include``/``.lib`` lines are passed on: ngspice reads those files as they
+        are, unchecked, so include only files you trust (a :class:`~netlists.ModelFileTechnology`
+        copies its checked cards into the text instead). Analyses, options and ``.temp`` are the
+        text's own (nothing is added); the result holds the vectors of the last analysis.
+
+        Parameters
+        ----------
+        text : the netlist, title line first, ``.end`` last.
+        init_commands : ngspice commands sent before loading (e.g. ``Technology.init_commands()``;
+            sky130 needs ``set ngbehavior=hsa``).
+        timeout_s : limit of the run, s (default: the simulator's).
+        state_key : the family of global ngspice settings the text needs (``Technology.state_key``);
+            a worker that served another family is replaced first.
+
+        Examples
+        --------
+        >>> text = "\n".join([                                            # doctest: +SKIP
+        ...     "* hand-written nMOS bench",
+        ...     ".model n1 nmos level=14 version=4.8 vth0=0.5 toxe=4.1e-9 u0=0.035",
+        ...     "vd d 0 dc 0.5", "vg g 0 dc 0", "m1 d g 0 0 n1 w=10u l=2u",
+        ...     ".options gmin=1e-15 abstol=1e-15", ".temp 27", ".dc vg 0 0.8 0.01", ".end"])
+        >>> with Simulator() as sim:
+        ...     i_d = -sim.run_text(text)["vd#branch"]                      # A, into the drain
         """
         guard_netlist_text(text)
         timeout = self.sim.timeout_s if timeout_s is None else timeout_s

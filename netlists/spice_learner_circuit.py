@@ -427,7 +427,7 @@ def read_devices(dim: int) -> list[str]:
 def check_supported(tech: Technology, params: LearnerParams) -> None:
     """Raise :class:`ParameterError` when the whole learner is not supported on ``tech`` with this start
     (:attr:`LearnerParams.UNSUPPORTED`); the blocks' benches are not concerned."""
-    tech_name = tech.name.partition(":")[0]
+    tech_name = tech.learner_family
     if tech_name in LearnerParams.UNSUPPORTED and params.start == "op":
         raise ParameterError(f"the learner is not supported on {tech_name}: {LearnerParams.UNSUPPORTED[tech_name]}")
 

@@ -2,9 +2,9 @@
 
 A table of cases, each a command line and the exit statuses it may end with, grouped by what it
 attacks: sweep bounds, divergent training, unbounded work, CSV edge cases, calibration files,
-output paths, options that do not apply to the chosen mode, other bad values, time limits, and
-runs that must work. Most cases call :func:`logdomain.cli.main` in-process (stdout and stderr
-captured); the few that need a real process (a user who cannot write, a deadline in a separate
+output paths, options that do not apply to the chosen mode, other bad values, time limits, model
+files (``--model-file``, issue 13 item 3), and runs that must work. Most cases call
+:func:`logdomain.cli.main` in-process (stdout and stderr captured); the few that need a real process (a user who cannot write, a deadline in a separate
 interpreter) run as subprocesses with a timeout.
 
 For every case: the exit status is one of those allowed; stderr has no traceback and no
@@ -373,6 +373,29 @@ case("works", "subprocess: --data is a FIFO", ("train", "--data", "{w}/d.csv", "
      subprocess=True)  # fmt: skip
 case("works", "--version", ("--version",), (0,))
 
+# ------------------------------------------------------ bring your own technology (issue 13 item 3)
+
+#: the shipped BSIM4 card as a user's file (models n1/p1)
+_CARD = (ROOT / "netlists" / "data" / "bsim4_subvt.lib").read_text().replace("ld_bsim_n", "n1").replace("ld_bsim_p", "p1")
+MF = ("--model-file", "{w}/card.lib", "--nmos", "n1", "--pmos", "p1")
+case("works", "netlist --model-file --out", ("netlist", "mirror", *MF, "--out", "{w}/n.cir"), (0,), setup=_file("card.lib", _CARD),
+     outputs=("n.cir",))  # fmt: skip
+case("works", "netlist sky130 --out --inline-models", ("netlist", "nmos", "--tech", "sky130", "--out", "{w}/n.sp",
+     "--inline-models", "--json"), (0,), outputs=("n.sp",))  # fmt: skip
+case("works", "simulate multiplier --model-file", ("simulate", "multiplier", *MF, "--json"), (0,), setup=_file("card.lib", _CARD))
+for label, text in [("a control block", _CARD + ".control\nshell touch x\n.endc\n"), ("an include", '.include "/etc/passwd"\n' + _CARD),
+                    ("binary", "\x00\x01"), ("no such model", _CARD.replace("n1", "nx")), ("a level-1 card", _CARD.replace("level=14", "level=1")),
+                    ("empty", "")]:  # fmt: skip
+    case("model files", f"simulate nmos --model-file with {label}", ("simulate", "nmos", *MF), setup=_file("card.lib", text))
+for argv in [("simulate", "nmos", "--model-file", "{w}/none.lib", "--nmos", "n1", "--pmos", "p1"),
+             ("simulate", "nmos", "--model-file", "{w}", "--nmos", "n1", "--pmos", "p1"),
+             ("simulate", "nmos", *MF, "--tech", "bsim"), ("simulate", "nmos", "--nmos", "n1"),
+             ("calibrate", *MF, "--corner", "tt", "--out", "{w}/c.json"), ("netlist", "nmos", "--inline-models"),
+             ("netlist", "nmos", "--json"), ("netlist", "nmos", "--out", "{w}/n.txt"),
+             ("train", "--model", "ideal", *MF), ("compare", *MF, "--out", "{w}/r"),
+             ("sweep", "nmos", *MF, "--mc", "3", "--sweep", "vgs_v=0.3", "--out", "{w}/g.npz")]:  # fmt: skip
+    case("model files", "refused: " + " ".join(argv[:4]), argv, setup=_file("card.lib", _CARD))
+
 
 # ------------------------------------------------------------------------------------ the checks
 
@@ -452,7 +475,8 @@ def test_the_table_is_big_and_covers_every_command_and_category():
     commands = {c.argv[0] for c in CASES if c.argv and not c.argv[0].startswith("-")}
     assert {"doctor", "netlist", "simulate", "sweep", "calibrate", "train", "compare"} <= commands
     assert {c.category for c in CASES} == {"sweep bounds", "divergence", "work bounds", "csv", "calibration",
-                                           "output paths", "mode options", "bad values", "time limits", "works"}
+                                           "output paths", "mode options", "bad values", "time limits", "works",
+                                           "model files"}
 
 
 def test_output_on_another_filesystem_than_the_temp_folder(tmp_path, monkeypatch, capsys):

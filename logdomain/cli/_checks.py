@@ -138,13 +138,17 @@ def check_model_range(eta: float, lam: float) -> None:
         raise UsageError(f"--lam {lam:g}: the analog learner model takes λ in [0, {LAM_MAX:g}]")
 
 
-def check_learner_technology(tech: str) -> None:
-    """``--tech`` is one the transistor-level learner runs on (refused with the measured reason:
-    :attr:`netlists.spice_learner_circuit.LearnerParams.UNSUPPORTED`)."""
+def check_learner_technology(tech) -> None:
+    """The technology (a :class:`netlists.Technology` or a ``--tech`` name) is one the transistor-level
+    learner runs on (refused with the measured reason:
+    :attr:`netlists.spice_learner_circuit.LearnerParams.UNSUPPORTED`; a model file or a plugin runs
+    with the defaults of its ``learner_family``)."""
     from netlists.spice_learner_circuit import LearnerParams
 
-    if tech in LearnerParams.UNSUPPORTED:
-        raise UsageError(f"--tech {tech}: {LearnerParams.UNSUPPORTED[tech]}")
+    family = tech if isinstance(tech, str) else tech.learner_family
+    if family in LearnerParams.UNSUPPORTED:
+        shown = tech if isinstance(tech, str) else tech.name
+        raise UsageError(f"--tech {shown}: {LearnerParams.UNSUPPORTED[family]}")
 
 
 def check_signal_range(task: Task, what: str) -> None:

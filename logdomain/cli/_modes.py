@@ -28,12 +28,12 @@ APPLIES: dict[str, tuple[str, dict[str, frozenset[str]]]] = {
     }),
     "train": ("model", {
         **{name: frozenset({"analog"}) for name in ("calibration", "bits", "dies", "substeps")},
-        **{name: frozenset({"spice"}) for name in ("tech", "corner", "point_timeout")},
+        **{name: frozenset({"spice"}) for name in ("tech", "corner", "point_timeout", "model_file", "nmos", "pmos")},
     }),
     "compare": ("against", {
         **{name: frozenset({"ideal"}) for name in (*_DATA, "bits", "substeps", "epochs", "out", "quick")},
         **{name: frozenset({"spice"}) for name in ("tech", "corner", "dim", "samples", "point_timeout", "mismatch",
-                                                   "workers")},
+                                                   "workers", "model_file", "nmos", "pmos")},
     }),
 }  # fmt: skip
 
@@ -74,7 +74,10 @@ def explicit_options(build_parser: Callable[[], argparse.ArgumentParser], argv: 
 
 def check_applicable(parser: argparse.ArgumentParser, args: argparse.Namespace, given: set[str]) -> None:
     """Raise :class:`UsageError` for an option given in a mode that does not use it, and for
-    ``--corner`` with a technology other than sky130."""
+    ``--corner`` with a technology other than sky130, and the combinations of ``--tech`` and
+    ``--model-file`` that :func:`logdomain.cli._tech.check_tech_options` refuses."""
+    from ._tech import check_tech_options
+
     command = getattr(args, "command", None)
     if command in APPLIES:
         mode_dest, table = APPLIES[command]
@@ -84,5 +87,6 @@ def check_applicable(parser: argparse.ArgumentParser, args: argparse.Namespace, 
                 form = {"block": "simulate {}", "model": "--model {}", "against": "--against {}"}[mode_dest]
                 modes = " or ".join(form.format(m) for m in sorted(table[dest]))
                 raise UsageError(f"{_flag(parser, dest)} does not apply to {form.format(mode)} (only to {modes})")
+    check_tech_options(args, given)
     if "corner" in given and getattr(args, "tech", "sky130") != "sky130":
         raise UsageError(f"--corner applies to --tech sky130 only, got --tech {args.tech}")

@@ -17,12 +17,12 @@ import importlib
 import os
 import sys
 import warnings
+from pathlib import Path
 from typing import Any, Sequence
 
 import numpy as np
 
 from netlists import (
-    TECHNOLOGY_NAMES,
     NetlistError,
     ParameterError,
     SimParams,
@@ -40,6 +40,7 @@ from ._figures import check_plot as _check_plot
 from ._figures import save_figure as _save_figure
 from ._modes import check_applicable, explicit_options
 from ._render import render_human
+from ._tech import add_tech_argument, technology_from_args
 from .._validate import NonFiniteResult, dumps_strict, strict_json
 from ..errors import CommandError, UsageError
 
@@ -66,7 +67,7 @@ def _assignments(pairs: Sequence[str] | None) -> dict[str, str]:
 
 
 def _tech_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--tech", default="ekv", choices=TECHNOLOGY_NAMES, help="technology (default ekv)")
+    add_tech_argument(parser, default="ekv")
     parser.add_argument("--corner", default="tt", choices=CORNERS, help="sky130 process corner (default tt)")
     parser.add_argument("--temp-c", default="27", help="temperature in °C, -55..150 (default 27)")
     parser.add_argument("--set", action="append", metavar="NAME=VALUE", help="block parameter, e.g. w_m=2u (repeatable)")
@@ -85,9 +86,16 @@ def build_parser() -> argparse.ArgumentParser:
     doctor.add_argument("--json", action="store_true")
     add_timeout_options(doctor)
 
-    netlist = sub.add_parser("netlist", help="print a generated netlist")
+    netlist = sub.add_parser("netlist", help="print (or write) a generated netlist, portable: no absolute path")
     netlist.add_argument("block", choices=sorted(blocks.BLOCKS))
     _tech_options(netlist)
+    netlist.add_argument("--out", metavar="FILE.cir",
+                         help="write the netlist to FILE (.cir/.sp/.spice/.net) instead of stdout; included model "
+                              "files are copied beside it and included by name (relative)")
+    netlist.add_argument("--inline-models", action="store_true",
+                         help="with --out: put the included model files' text into the netlist (one self-contained "
+                              "file); stdout always gets them inline")  # fmt: skip
+    netlist.add_argument("--json", action="store_true", help="with --out: the summary (files written) as JSON")
 
     simulate = sub.add_parser("simulate", help="simulate a block and compare with its law")
     simulate.add_argument("block", choices=["nmos", "pmos", "multiplier", "learner"])
@@ -135,8 +143,14 @@ def _cmd_doctor(args: argparse.Namespace) -> dict[str, Any]:
     with Simulator(timeout_s=args.point_timeout) as simulator:
         report["ngspice_version"] = simulator.ngspice_version
         techs: dict[str, Any] = {}
-        for name in TECHNOLOGY_NAMES:
-            tech = get_technology(name)
+        from netlists.technologies import plugin_problems, technology_names
+
+        for name in technology_names():
+            try:
+                tech = get_technology(name)
+            except ParameterError as exc:  # a plugin that does not load
+                techs[name] = {"available": False, "detail": str(exc)}
+                continue
             ok, detail = tech.available()
             entry: dict[str, Any] = {"available": ok, "detail": detail}
             if ok:
@@ -147,8 +161,48 @@ def _cmd_doctor(args: argparse.Namespace) -> dict[str, Any]:
                     entry.update(available=False, detail=f"simulation failed: {str(exc).splitlines()[0]}")
             techs[name] = entry
     report["technologies"] = techs
+    report["plugin_problems"] = plugin_problems()  # refused technology plugins → why (not in technologies)
     report["ok"] = all(t["available"] for t in techs.values())
     return report
+
+
+#: suffixes ``netlist --out`` writes
+NETLIST_SUFFIXES = (".cir", ".sp", ".spice", ".net")
+
+
+def _cmd_netlist(args: argparse.Namespace) -> str | dict[str, Any]:
+    """``logdomain netlist``: the text (stdout, model files inline), or with ``--out`` the file plus
+    copies of its model files (relative ``.include``) or, ``--inline-models``, one file. No
+    absolute path of the user's machine is written (:func:`netlists.portable.portable_text`)."""
+    import shutil
+
+    from netlists.portable import portable_text
+
+    from .._io import StagedOutputs
+    from .._validate import check_output_file
+
+    if args.inline_models and not args.out:
+        raise UsageError("--inline-models applies with --out FILE (stdout always gets the models inline)")
+    if args.json and not args.out:
+        raise UsageError("--json applies with --out FILE (without it the netlist itself is printed)")
+    out = check_output_file(args.out, "--out", NETLIST_SUFFIXES) if args.out else None
+    generator, _ = blocks.BLOCKS[args.block]
+    params = _params(args.block, args)
+    sim = _sim_params(args)
+    netlist = generator(technology_from_args(args), params)
+    text, files = portable_text(netlist, sim, inline=out is None or args.inline_models)
+    if out is None:
+        return text
+    targets = {name: out.parent / name for name in files}
+    for name, target in targets.items():
+        if target.resolve() == out.resolve():
+            raise UsageError(f"--out: {str(out)!r} is the name of the model file {name!r} it includes; choose another")
+        check_output_file(os.fspath(target), f"--out (the model file {name} beside it)", (target.suffix.lower(),))
+    with StagedOutputs() as staged:  # the netlist and its model files together, or nothing
+        Path(staged.file(out)).write_text(text)
+        for name, source in files.items():
+            shutil.copyfile(source, staged.file(targets[name]))
+    return {"file": os.fspath(out), "model_files": [os.fspath(t) for t in targets.values()], "inline_models": bool(args.inline_models)}
 
 
 def _cmd_simulate(args: argparse.Namespace) -> dict[str, Any]:
@@ -161,7 +215,7 @@ def _cmd_simulate(args: argparse.Namespace) -> dict[str, Any]:
         return simulate_learner(args, _sim_params(args, reltol=1e-4, timeout_s=LEARNER_POINT_TIMEOUT_S))
     sim = _sim_params(args)
     params = _params(args.block, args)
-    tech = get_technology(args.tech, corner=args.corner)
+    tech = technology_from_args(args)
     if args.block in ("nmos", "pmos"):
         polarity = args.block[0]
         curve = iv_curve(tech, polarity, params, sim=sim)
@@ -266,10 +320,7 @@ def _execute(argv: list[str]) -> tuple[argparse.Namespace, dict[str, Any] | str]
     check_applicable(parser, args, args.given)
     with run_deadline(getattr(args, "timeout", None)):
         if args.command == "netlist":
-            generator, _ = blocks.BLOCKS[args.block]
-            params = _params(args.block, args)
-            sim = _sim_params(args)
-            return args, generator(get_technology(args.tech, corner=args.corner), params).text(sim)
+            return args, _cmd_netlist(args)
         handler = getattr(args, "handler", None) or {"doctor": _cmd_doctor, "simulate": _cmd_simulate}[args.command]
         return args, handler(args)
 

@@ -13,11 +13,12 @@ from pathlib import Path
 from typing import Any
 
 from netlists import ParameterError, SimParams, Simulator
-from netlists.technologies import CORNERS, TECHNOLOGY_NAMES
+from netlists.technologies import CORNERS
 
 from .._io import StagedOutputs
 from ._limits import add_timeout_options
 from ._progress import progress_bar
+from ._tech import add_tech_argument, technology_from_args
 from .._validate import check_output_file, check_output_folder
 from ..errors import CommandError, UsageError
 
@@ -26,7 +27,7 @@ __all__ = ["register", "cmd_calibrate"]
 
 def register(subparsers) -> None:
     parser = subparsers.add_parser("calibrate", help="fit EKV devices, blocks and mismatch from SPICE; write a calibration JSON")
-    parser.add_argument("--tech", default="sky130", choices=TECHNOLOGY_NAMES)
+    add_tech_argument(parser, default="sky130")
     parser.add_argument("--corner", default="tt", choices=CORNERS, help="sky130 process corner")
     parser.add_argument("--temp-c", default="27", help="temperature in °C, -55..150 (default 27)")
     parser.add_argument("--quick", action="store_true", help="coarse fit in well under a minute")
@@ -48,17 +49,21 @@ def cmd_calibrate(args: argparse.Namespace) -> dict[str, Any]:
     out = check_output_file(args.out, "--out", (".json",))
     if args.plots:
         plots = check_output_folder(args.plots, "--plots")  # created at the end if missing
-    corner = [f"--corner={args.corner}"] if args.tech == "sky130" else []  # other technologies have none
+    tech = technology_from_args(args)  # a bad --model-file/--nmos/--pmos is refused before any run
+    if args.model_file:  # the file's name, not its folder (the calibration may travel)
+        chosen = [f"--model-file={Path(args.model_file).name}", f"--nmos={args.nmos}", f"--pmos={args.pmos}"]
+    else:
+        chosen = [f"--tech={args.tech}", *([f"--corner={args.corner}"] if args.tech == "sky130" else [])]  # others have no corner
     command = "logdomain calibrate " + " ".join(
         shlex.quote(part)
-        for part in [f"--tech={args.tech}", *corner, f"--temp-c={temp_c:g}", *(["--quick"] if args.quick else []), f"--out={out.name}"]
+        for part in [*chosen, f"--temp-c={temp_c:g}", *(["--quick"] if args.quick else []), f"--out={out.name}"]
     )
     with Simulator(timeout_s=args.point_timeout) as simulator, progress_bar("logdomain calibrate") as progress:
         try:
-            run = calibrate(args.tech, corner=args.corner, temp_c=temp_c, quick=args.quick, command=command,
+            run = calibrate(tech, corner=args.corner, temp_c=temp_c, quick=args.quick, command=command,
                             simulator=simulator, progress=progress)  # fmt: skip
         except (CalibrationError, ValueError, ArithmeticError) as exc:  # a fit that failed or left the schema
-            raise CommandError(f"calibration of {args.tech} at {temp_c:g} °C failed: {exc}") from exc
+            raise CommandError(f"calibration of {tech.label} at {temp_c:g} °C failed: {exc}") from exc
     with StagedOutputs() as staged:  # the file and its plots together, or nothing
         path = out
         Path(staged.file(out)).write_text(run.calibration.to_json())
@@ -75,7 +80,7 @@ def cmd_calibrate(args: argparse.Namespace) -> dict[str, Any]:
     }
     if args.plots:
         result["plots"] = [os.fspath(p) for p in result_plots]
-    reference = reference_parameters(args.tech)
+    reference = reference_parameters(tech.identity)
     if reference is not None:
         result["reference"] = reference
     return result

@@ -99,6 +99,7 @@ def simulate_learner(args: argparse.Namespace, sim=None) -> dict[str, Any]:
     """
     from netlists import SimParams, get_simulator, get_technology
     from ._checks import check_learner_technology
+    from ._tech import tech_option_text, technology_from_args
     from ..errors import UsageError
     from ..spice_learner import compare_spice_dies, compare_spice_learner, learner_task
 
@@ -109,14 +110,14 @@ def simulate_learner(args: argparse.Namespace, sim=None) -> dict[str, Any]:
         raise UsageError("--dies needs --mismatch (dies are mismatch samples of the PDK)")
     if getattr(args, "workers", None) is not None and not mismatch:
         raise UsageError("--workers applies to --mismatch --dies only")
-    if mismatch and args.tech != "sky130":
-        raise UsageError(f"--mismatch needs --tech sky130 (the only technology with mismatch models), got --tech {args.tech}")
-    check_learner_technology(args.tech)
+    if mismatch and (args.tech != "sky130" or getattr(args, "model_file", None)):
+        raise UsageError(f"--mismatch needs --tech sky130 (the only technology with mismatch models), got {tech_option_text(args)}")
+    tech = technology_from_args(args)
+    check_learner_technology(tech)
     task = learner_task(args.dim, args.samples, seed=args.seed)
     t_hold = getattr(args, "t_hold_s", 20e-3)
     common = dict(eta=args.eta, lam=args.lam, t_hold_s=t_hold, samples=args.samples, sim=sim, simulator=get_simulator())
     if not mismatch:
-        tech = get_technology(args.tech, corner=args.corner)
         print(f"logdomain: simulating the {args.dim}-input learner over {args.samples} samples on {tech.label} ...", file=sys.stderr)
         result = compare_spice_learner(tech, task, **common)
         if getattr(args, "plot", None):

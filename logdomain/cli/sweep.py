@@ -21,10 +21,11 @@ import numpy as np
 
 from netlists import MosArrayParams, ParameterError, SimParams, parse_number
 from netlists.params import Bound
-from netlists.technologies import CORNERS, TECHNOLOGY_NAMES
+from netlists.technologies import CORNERS
 
 from .._io import StagedOutputs
 from ._limits import add_timeout_options
+from ._tech import add_tech_argument, tech_option_text, technology_from_args
 from .._validate import check_output_file, dumps_strict
 from ..errors import CommandError, UsageError
 
@@ -54,7 +55,7 @@ MAX_WORKERS = 64
 def register(subparsers) -> None:
     parser = subparsers.add_parser("sweep", help="grid / Monte Carlo of transistor operating points (cached, parallel)")
     parser.add_argument("device", choices=["nmos", "pmos"])
-    parser.add_argument("--tech", default="sky130", choices=TECHNOLOGY_NAMES)
+    add_tech_argument(parser, default="sky130")
     parser.add_argument("--corner", default="tt", choices=CORNERS)
     parser.add_argument("--sweep", action="append", metavar="NAME=START:STOP:STEP|V1,V2,…",
                         help=f"axis of the grid, NAME one of {', '.join(QUANTITIES)} (repeatable)")
@@ -109,7 +110,6 @@ def _integer(text: str, option: str, low: int) -> int:
 
 
 def cmd_sweep(args: argparse.Namespace) -> dict[str, Any]:
-    from netlists import get_technology
     from netlists.sweep import grid, mos_op_circuit, sweep
 
     out = check_output_file(args.out, "--out", (".npz",))
@@ -127,8 +127,8 @@ def cmd_sweep(args: argparse.Namespace) -> dict[str, Any]:
     workers = None if args.workers is None else _integer(args.workers, "--workers", 1)
     if workers is not None and workers > MAX_WORKERS:
         raise UsageError(f"--workers must be a whole number in [1, {MAX_WORKERS}], got {args.workers!r}")
-    if mc and args.tech != "sky130":
-        raise UsageError(f"--mc needs a technology with mismatch models (sky130), got --tech {args.tech}")
+    if mc and (args.tech != "sky130" or args.model_file):
+        raise UsageError(f"--mc needs a technology with mismatch models (sky130), got {tech_option_text(args)}")
     n_points = int(np.prod([len(v) for v in axes.values()])) * max(mc, 1)
     if n_points > MAX_POINTS:
         raise UsageError(f"--sweep: {n_points} points exceed the limit of {MAX_POINTS}")
@@ -136,7 +136,7 @@ def cmd_sweep(args: argparse.Namespace) -> dict[str, Any]:
     sign = 1.0 if args.device == "nmos" else -1.0
     polarity = args.device[0]
     defaults = {name: fixed.get(name, default) for name, (_, _, default) in QUANTITIES.items()}
-    tech = get_technology(args.tech, corner=args.corner, mismatch=bool(mc))
+    tech = technology_from_args(args, mismatch=bool(mc))
     sim = SimParams(timeout_s=args.point_timeout)  # the temperature is set per point
     circuit = mos_op_circuit(tech, polarity, w_m=defaults["w_m"], l_m=defaults["l_m"], sim=sim)
     table = grid(**axes)

@@ -21,6 +21,7 @@ import numpy as np
 
 from ._limits import add_timeout_options
 from ._progress import progress_bar
+from ._tech import add_tech_argument, tech_option_text, technology_from_args
 from ._checks import (MAX_UPDATES, SIGNAL_LIMIT, check_evaluation_rows, check_ideal_converged, check_learnable,
                             check_learner_technology, check_model_range, check_predictions_vary, check_signal_range,
                             check_spice_samples, check_work, data_option)
@@ -107,8 +108,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     _row_options(train, no_scale_note="then weights_scaled = weights; --model analog and spice need every training "
                                       "value in {limit}, ideal and continuous take any")
     train.add_argument("--dies", type=_integer(1, 100000), default=1, help="analog dies (default 1)")
-    train.add_argument("--tech", default="sky130", choices=("ekv", "bsim", "sky130"),
-                       help="technology of --model spice (default sky130)")
+    add_tech_argument(train, default="sky130", help="technology of --model spice (default sky130); or --model-file")
     train.add_argument("--corner", default="tt", choices=("tt", "ss", "ff", "sf", "fs"), help="sky130 corner for --model spice")
     add_timeout_options(train, point_default_s=SPICE_POINT_TIMEOUT_S, what="the transient of --model spice")
     train.set_defaults(handler=cmd_train)
@@ -122,8 +122,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     compare.add_argument("--against", choices=("ideal", "spice"), default="ideal",
                          help="ideal: analog vs ideal over dies (default); spice: behavioural vs transistor-level learner")
     spice = compare.add_argument_group("--against spice (logdomain.fidelity)")
-    spice.add_argument("--tech", default="sky130", choices=("ekv", "bsim", "sky130"),
-                       help="technology of the SPICE learner; must be the calibration's (default sky130)")
+    add_tech_argument(spice, default="sky130",
+                      help="technology of the SPICE learner; must be the calibration's (default sky130); or --model-file")
     spice.add_argument("--corner", default=None, choices=("tt", "ss", "ff", "sf", "fs"),
                        help="sky130 corner; must be the calibration's (default: the calibration's)")
     spice.add_argument("--dim", type=_integer(1, 8), default=4, help="inputs of the synthetic stream, 1..8 (default 4)")
@@ -219,13 +219,14 @@ def _results(task: Task, w: np.ndarray, args: argparse.Namespace) -> dict[str, A
 
 def _train_spice(args: argparse.Namespace, task) -> dict[str, Any]:
     """The transistor-level learner (one pass, rows in order) on the task's training rows."""
-    from netlists import Simulator, get_technology
+    from netlists import Simulator
     from netlists.spice_learner_circuit import MAX_DIM
 
     from ..errors import UsageError
     from ..spice_learner import compare_spice_learner
 
-    check_learner_technology(args.tech)
+    tech = technology_from_args(args)
+    check_learner_technology(tech)
     if args.no_scale:
         check_signal_range(task, "--model spice")
     if task.n_features > MAX_DIM:
@@ -238,7 +239,7 @@ def _train_spice(args: argparse.Namespace, task) -> dict[str, Any]:
     # `epochs` passes in order = the rows streamed `epochs` times, one hold each
     stream = dataclasses.replace(task, x_train=np.tile(x, (args.epochs, 1)), y_train=np.tile(y, args.epochs))
     with Simulator(timeout_s=args.point_timeout) as simulator:
-        r = compare_spice_learner(get_technology(args.tech, corner=args.corner), stream, eta=args.eta, lam=args.lam,
+        r = compare_spice_learner(tech, stream, eta=args.eta, lam=args.lam,
                                   simulator=simulator)  # fmt: skip
     return {
         "model": "spice", "task": task.name, "features": list(task.feature_names), "eta": args.eta, "lam": args.lam,
@@ -393,21 +394,24 @@ def _compare_spice(args: argparse.Namespace) -> dict[str, Any]:
     cal = _calibration(args)
     prov = cal.provenance
     corner = args.corner or (prov.corner if prov.technology == "sky130" else "tt")
-    if args.tech != prov.technology or (args.tech == "sky130" and corner != prov.corner):
+    if args.mismatch and (args.tech != "sky130" or args.model_file):
+        raise UsageError(f"--mismatch needs --tech sky130 (the only technology with mismatch models), got {tech_option_text(args)}")
+    tech = technology_from_args(args, corner=corner)
+    # a model file is the calibration's when its name, model names and content hash are (Technology.identity)
+    if tech.identity != prov.technology or (tech.name == "sky130" and corner != prov.corner):
         where = f"{prov.technology}" + (f" {prov.corner}" if prov.technology == "sky130" else "")
-        raise UsageError(f"--tech {args.tech}{f' --corner {corner}' if args.tech == 'sky130' else ''}: the calibration is "
-                         f"for {where}; calibrate that learner first (logdomain calibrate --tech {args.tech} --out F.json) "
-                         f"and pass --calibration F.json")  # fmt: skip
-    if args.mismatch and args.tech != "sky130":
-        raise UsageError(f"--mismatch needs --tech sky130 (the only technology with mismatch models), got --tech {args.tech}")
-    check_learner_technology(args.tech)
+        chosen = tech_option_text(args) + (f" --corner {corner}" if tech.name == "sky130" else "")
+        again = (f"--model-file {args.model_file} --nmos {args.nmos} --pmos {args.pmos}" if args.model_file
+                 else f"--tech {args.tech}")  # fmt: skip
+        raise UsageError(f"{chosen}: the calibration is for {where}, this is {tech.identity}; calibrate that learner "
+                         f"first (logdomain calibrate {again} --out F.json) and pass --calibration F.json")  # fmt: skip
+    check_learner_technology(tech)
     try:
         model = LearnerModel.from_calibration(cal)
     except ValueError as exc:
         raise UsageError(f"--calibration: {exc}") from None
     params = LearnerParams(**cal.learner.design).replace(dim=args.dim)
     sim = SimParams(reltol=1e-4, timeout_s=args.point_timeout, temp_c=prov.temp_c)
-    tech = get_technology(args.tech, corner=corner) if args.tech == "sky130" else get_technology(args.tech)
     mm = get_technology("sky130", corner=corner, mismatch=True) if args.mismatch else None
     task = learner_task(args.dim, args.samples, seed=args.seed)
     print(f"logdomain compare: SPICE learner ({tech.label}, dim {args.dim}, {args.samples} samples"

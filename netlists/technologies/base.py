@@ -28,7 +28,7 @@ class Technology(ABC):
     starts with :meth:`preamble`.
     """
 
-    #: registry name (``ekv``, ``bsim``, ``sky130``)
+    #: registry name (``ekv``, ``bsim``, ``sky130``, ``model_file`` or a plugin's entry-point name)
     name: str = ""
     #: nominal supply, V
     vdd_v: float = 1.8
@@ -42,6 +42,19 @@ class Technology(ABC):
     def label(self) -> str:
         """Human-readable ``name`` plus corner (identifier characters only)."""
         return self.name
+
+    @property
+    def identity(self) -> str:
+        """What a calibration records as its ``technology`` (the registry name; technologies built
+        from a file add the file's name and content hash)."""
+        return self.name
+
+    @property
+    def learner_family(self) -> str:
+        """Which built-in technology's learner defaults apply (``LearnerParams.for_technology``):
+        the name for ``ekv``/``bsim``/``sky130``, else ``"bsim"`` (the learner's field defaults, sized
+        for a BSIM-family 1.8 V card). A plugin may override it."""
+        return self.name if self.name in ("ekv", "bsim", "sky130") else "bsim"
 
     @abstractmethod
     def preamble(self, temp_c: float) -> list[str]:
