@@ -71,8 +71,15 @@ class StudyConfig:
                         a_leak=base.a_leak, chop_every=base.chop_every, c_leak=self.pair.lam * LOGDOMAIN_TT_RATE)  # fmt: skip
 
 
-def _floors(r: RunResult) -> dict[str, list[float]]:
-    return {"floor": r.floor().tolist(), "sem": r.floor_sem().tolist(), "drift": r.drift().tolist()}
+#: learning-curve points kept per run (every n-th record, mean over seeds)
+CURVE_POINTS = 40
+
+
+def _floors(r: RunResult) -> dict[str, Any]:
+    every = max(1, len(r.record_step) // CURVE_POINTS)
+    return {"floor": r.floor().tolist(), "sem": r.floor_sem().tolist(), "drift": r.drift().tolist(),
+            "curve_step": r.record_step[every - 1::every].tolist(),
+            "curve": r.mse[every - 1::every].mean(axis=2).T.tolist()}  # (points, curve) mean test MSE
 
 
 def run_asymmetry_study(config: StudyConfig = StudyConfig(), *,
@@ -98,7 +105,8 @@ def run_asymmetry_study(config: StudyConfig = StudyConfig(), *,
     }  # fmt: skip
     timing: dict[str, float] = {}
     for device, algos in runs.items():
-        block: dict[str, Any] = {"details": {}}
+        block: dict[str, Any] = {}
+        details: dict[str, Any] = {}
         for algo, run in algos.items():
             say(f"{device} {algo}")
             t0 = time.perf_counter()
@@ -106,13 +114,14 @@ def run_asymmetry_study(config: StudyConfig = StudyConfig(), *,
             timing[f"{device}_{algo}"] = time.perf_counter() - t0
             d = _floors(r)
             block[algo] = d["floor"]
-            block["details"][algo] = d
+            details[algo] = d
         lam = config.pair.lam if device == "logdomain" else 0.0
         th = theory_floor(device, a, p, eta, lam=lam)
         block["sgd_theory"] = th["floor"].tolist()
         block["sgd_theory_bias"] = th["bias"].tolist()
         block["sgd_theory_variance"] = th["variance"].tolist()
         block["ratio_sgd_over_tiki_taka"] = [s / t if t > 0 else None for s, t in zip(block["sgd"], block["tiki_taka"])]
+        block["details"] = details
         out[device] = block
     out["settings"] = {
         "time": "discrete" if sub == 0 else f"continuous, {sub} Heun steps per hold",
@@ -158,17 +167,19 @@ def measured_pair_asymmetry(calibration: Any, *, dies: int = 256, dim: int = 4, 
 def asymmetry_figure(result: dict[str, Any]):
     """Floors against asymmetry (log y), one panel per device: SGD measured and theory, Tiki-Taka."""
     import matplotlib
+    import matplotlib.ticker
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     a = np.asarray(result["asymmetry"], dtype=float)
-    fig, axes = plt.subplots(1, 2, figsize=(11, 4.2), sharey=True)
+    fig, axes = plt.subplots(1, 3, figsize=(16, 4.4))
     for ax, device, title in zip(axes, ("reference", "logdomain"), ("soft-bounds reference device", "log-domain pair")):
         r = result[device]
         det = r["details"]
         ax.errorbar(a, r["sgd"], yerr=det["sgd"]["sem"], fmt="o-", c="C3", label="SGD (measured)")
         ax.plot(a, r["sgd_theory"], "k--", lw=1, label="SGD (theory: bias² + variance)")
+        ax.plot(a[a > 0], np.asarray(r["sgd_theory_bias"])[a > 0], "k:", lw=1, label="SGD bias² (theory, η → 0)")
         ax.errorbar(a, r["tiki_taka"], yerr=det["tiki_taka"]["sem"], fmt="s-", c="C0", label="Tiki-Taka")
         if "tiki_taka_leak_only" in r:
             ax.plot(a, r["tiki_taka_leak_only"], "^:", c="C7", label="Tiki-Taka, leaky A, no chopper")
@@ -177,6 +188,22 @@ def asymmetry_figure(result: dict[str, Any]):
         ax.grid(True, which="both", alpha=0.3)
     axes[0].set_ylabel("floor: test MSE vs noise-free teacher")
     axes[1].legend(fontsize=8, loc="upper left")
+    lows, highs = zip(*(ax.get_ylim() for ax in axes[:2]))
+    for ax in axes[:2]:
+        ax.set_ylim(min(lows), max(highs))
+    # convergence: learning curves at the asymmetry nearest 0.3 (the floor is the mean of the last half)
+    i = int(np.argmin(np.abs(a - 0.3)))
+    ax = axes[2]
+    for device, algo, style in (("reference", "sgd", "C3-"), ("reference", "tiki_taka", "C0-"),
+                                ("logdomain", "sgd", "C3--"), ("logdomain", "tiki_taka", "C0--")):  # fmt: skip
+        d = result[device]["details"][algo]
+        ax.loglog(d["curve_step"], d["curve"][i], style, label=f"{device} {algo.replace('_', '-')}")
+    half = result["settings"]["problem"]["steps"] / 2
+    ax.axvspan(half, result["settings"]["problem"]["steps"], color="0.9", label="averaged (last half)")
+    ax.set(xlabel="samples", ylabel="test MSE (mean over seeds)", title=f"convergence at asymmetry {a[i]:g}")
+    ax.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend(fontsize=8)
     s = result["settings"]
     fig.suptitle(f"asymptotic error, {s['time']}, η = {s['eta']:g}, {s['problem']['seeds']} seeds × {s['problem']['steps']} samples", fontsize=10)
     fig.tight_layout()
