@@ -373,6 +373,22 @@ case("works", "subprocess: --data is a FIFO", ("train", "--data", "{w}/d.csv", "
      subprocess=True)  # fmt: skip
 case("works", "--version", ("--version",), (0,))
 
+# study asymmetry (issue 15): behavioural, no SPICE
+STUDY = ("study", "asymmetry")
+for argv in [("--asymmetry", "0,nan"), ("--asymmetry", "-0.1"), ("--asymmetry", ""), ("--asymmetry", ",".join(["0.1"] * 22)),
+             ("--eta", "inf"), ("--eta", "0.6"), ("--dim", "0"), ("--dim", "65"), ("--noise", "nan"), ("--read-noise", "11"),
+             ("--steps", "99"), ("--seeds", "-3"), ("--time", "analog"), ("--substeps", "0", "--time", "continuous")]:
+    case("bad values", "study asymmetry " + " ".join(argv), (*STUDY, *argv))
+case("work bounds", "study asymmetry: 1e7 steps x 1e4 seeds", (*STUDY, "--steps", "10000000", "--seeds", "10000"))
+case("mode options", "study asymmetry --substeps in discrete time", (*STUDY, "--substeps", "3"))
+case("output paths", "study --plots is a file", (*STUDY, "--steps", "200", "--plots", "{w}/f"), setup=_file("f", "x"))
+case("output paths", "study --plots under a file", (*STUDY, "--steps", "200", "--plots", "{w}/f/p"), setup=_file("f", "x"))
+case("calibration", "study asymmetry: --calibration /dev/zero", (*STUDY, "--calibration", "/dev/zero"))
+case("time limits", "study asymmetry --timeout 1", (*STUDY, "--steps", "10000000", "--seeds", "4", "--timeout", "1"), (1,))
+case("works", "study asymmetry", (*STUDY, "--steps", "400", "--seeds", "2", "--asymmetry", "0,0.5", "--json",
+     "--plots", "{w}/figs"), (0,), outputs=("figs/",))  # fmt: skip
+case("works", "study asymmetry continuous", (*STUDY, "--steps", "200", "--seeds", "2", "--time", "continuous", "--json"), (0,))
+
 
 # ------------------------------------------------------------------------------------ the checks
 
