@@ -50,7 +50,7 @@ def test_pair_response_refuses_a_common_mode_outside_the_levels():
     ({"delta": 0.0}, r"ResponsePlan.delta must be a finite number in \[0.0001, 0.5\]"),
     ({"delta": 0.2}, "ResponsePlan.delta must be below the drive"),
     ({"holds": 1}, r"ResponsePlan.holds must be an integer in \[2, 10000\]"),
-    ({"holds": 5}, "ResponsePlan.holds must be >= settle \+ 2"),
+    ({"holds": 5}, r"ResponsePlan.holds must be >= settle \+ 2"),
 ])  # fmt: skip
 def test_plan_checks(kw, message):
     with pytest.raises(ValueError, match=message):
