@@ -464,7 +464,8 @@ def theory_floor(device: str, asymmetry: Sequence[float], problem: FloorProblem,
                  iterations: int = 200) -> dict[str, FloatArray]:  # fmt: skip
     """Predicted SGD floor (test MSE vs the noise-free teacher) = bias² + variance, per asymmetry.
 
-    Stationarity of E[Δw] with x ~ N(0, I), δ = w − w*, σ_e² = σ² + σ_r²‖w‖² + E‖δ‖² and
+    Stationarity of E[Δw] with x ~ N(0, I), δ = w − w*, σ_e² = σ² + σ_r²·D + E‖δ‖² (read noise n on
+    every weight adds −nᵀx to e; in the variance term its power is σ_r²(D + 2), E[(nᵀx)²x_i²]) and
     m_i = E|e·x_i| (:func:`abs_product_mean`, jointly Gaussian e and x_i, cov(e, x_i) = −δ_i):
 
     * reference (soft bounds): −δ_i − a·m_i·w_i = 0  ⇒  w_i = w*_i/(1 + a·m_i) (shrinks toward the
@@ -494,11 +495,11 @@ def theory_floor(device: str, asymmetry: Sequence[float], problem: FloorProblem,
     var = np.zeros(len(a))
     for _ in range(iterations):
         delta = w - ws
-        sig2 = problem.noise_std**2 + problem.read_noise_std**2 * np.sum(w * w, axis=1) + np.sum(delta**2, axis=1) + var
-        sig = np.sqrt(sig2)[:, None]
+        base = problem.noise_std**2 + np.sum(delta**2, axis=1) + var
+        sig = np.sqrt(base + problem.read_noise_std**2 * d)[:, None]
         m = abs_product_mean(sig, -delta)
         w_new = ws / (1.0 + a[:, None] * m) if device == "reference" else (ws + a[:, None] * m) / (1.0 + lam)
-        var = eta * sig2 * d * k / (2.0 - eta * (d + 2))
+        var = eta * (base + problem.read_noise_std**2 * (d + 2)) * d * k / (2.0 - eta * (d + 2))
         w = 0.5 * (w + w_new)
     bias = np.sum((w - ws) ** 2, axis=1)
     return {"bias": bias, "variance": var, "floor": bias + var}

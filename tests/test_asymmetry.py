@@ -237,3 +237,22 @@ def test_invalid_inputs_name_the_parameter(make, message):
 def test_teacher_scale():
     w = teacher(5)
     assert np.max(np.abs(w)) == 1.0 and np.all(np.abs(w) > 0)
+
+
+def test_read_noise_raises_the_floor_as_the_theory_says():
+    """Noise σ_r on every weight read adds −nᵀx to the error: its power σ_r²·D in E|e·x|, σ_r²(D + 2) in the variance."""
+    p = FloorProblem(dim=4, noise_std=0.3, read_noise_std=0.1, steps=40_000, seeds=16, records=80)
+    quiet = FloorProblem(dim=4, noise_std=0.3, steps=40_000, seeds=16, records=80)
+    for device, lam in ((SoftBounds(), 0.0), (LogDomainPair(), LogDomainPair().lam)):
+        noisy = run_sgd(device, [0.0, 0.3], p, ETA).floor()
+        assert np.all(noisy > run_sgd(device, [0.0, 0.3], quiet, ETA).floor())
+        np.testing.assert_allclose(noisy, theory_floor(device.name, [0.0, 0.3], p, ETA, lam=lam)["floor"], rtol=THEORY_TOL)
+
+
+def test_a_lambda_difference_between_halves_couples_the_common_mode_into_w():
+    """λ± = λ(1 ± m): with W⁺ = W⁻ = S/2 and no drive, dw/dt = −λ·m·S (the reviewer's second finding)."""
+    pair = LogDomainPair(lam=0.01, lam_mismatch=0.1, cm_set=2.0)
+    a = np.zeros((1, 1, 1))
+    state = [np.full((1, 1, 1), 1.0), np.full((1, 1, 1), 1.0)]
+    dp, dm = pair.rate(state, np.zeros((1, 1, 1)), a)
+    assert (dp - dm).item() == pytest.approx(-0.01 * 0.1 * 2.0)
