@@ -31,7 +31,7 @@ import numpy as np
 
 from .asymmetry import FloorProblem, LogDomainPair, RunResult, SoftBounds, TikiTaka, run_sgd, run_tiki_taka, theory_floor
 
-__all__ = ["StudyConfig", "ASYMMETRIES", "REFERENCE_TT", "LOGDOMAIN_TT", "run_asymmetry_study", "measured_pair_asymmetry",
+__all__ = ["StudyConfig", "ASYMMETRIES", "DRIFT_LIMIT", "REFERENCE_TT", "LOGDOMAIN_TT", "run_asymmetry_study", "measured_pair_asymmetry",
            "asymmetry_figure"]
 
 #: default asymmetry axis
@@ -71,6 +71,8 @@ class StudyConfig:
                         a_leak=base.a_leak, chop_every=base.chop_every, c_leak=self.pair.lam * LOGDOMAIN_TT_RATE)  # fmt: skip
 
 
+#: largest |drift| (last quarter of the records over the third, minus 1) of a floor counted as converged
+DRIFT_LIMIT = 0.15
 #: learning-curve points kept per run (every n-th record, mean over seeds)
 CURVE_POINTS = 40
 
@@ -86,7 +88,8 @@ def run_asymmetry_study(config: StudyConfig = StudyConfig(), *,
                         progress: Callable[[str], None] | None = None) -> dict[str, Any]:  # fmt: skip
     """Run SGD and Tiki-Taka on both devices over ``config.asymmetry``; returns a JSON-able dict:
     ``asymmetry``, ``reference`` and ``logdomain`` (each ``sgd``, ``tiki_taka`` floors in the order of
-    ``asymmetry``, ``sgd_theory``, ``sgd_theory_bias``, and ``details`` with SEMs and drifts),
+    ``asymmetry``, ``sgd_theory``, ``sgd_theory_bias``, ``details`` with SEMs, drifts and learning
+    curves, and ``converged``: per algorithm, every |drift| < :data:`DRIFT_LIMIT`),
     ``settings``, ``runtime_s``."""
     if not isinstance(config, StudyConfig):
         raise ValueError(f"config must be a StudyConfig, got {type(config).__name__}")
@@ -122,6 +125,7 @@ def run_asymmetry_study(config: StudyConfig = StudyConfig(), *,
         block["sgd_theory_variance"] = th["variance"].tolist()
         block["ratio_sgd_over_tiki_taka"] = [s / t if t > 0 else None for s, t in zip(block["sgd"], block["tiki_taka"])]
         block["details"] = details
+        block["converged"] = {algo: bool(np.all(np.abs(d["drift"]) < DRIFT_LIMIT)) for algo, d in details.items()}
         out[device] = block
     out["settings"] = {
         "time": "discrete" if sub == 0 else f"continuous, {sub} Heun steps per hold",

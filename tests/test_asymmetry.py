@@ -256,3 +256,11 @@ def test_a_lambda_difference_between_halves_couples_the_common_mode_into_w():
     state = [np.full((1, 1, 1), 1.0), np.full((1, 1, 1), 1.0)]
     dp, dm = pair.rate(state, np.zeros((1, 1, 1)), a)
     assert (dp - dm).item() == pytest.approx(-0.01 * 0.1 * 2.0)
+
+
+def test_a_run_too_short_to_reach_its_floor_is_flagged(capsys):
+    code = main(["study", "asymmetry", "--asymmetry", "0,0.3", "--steps", "1000", "--seeds", "4", "--json"])
+    captured = capsys.readouterr()
+    assert code == 0 and "not asymptotic" in captured.err
+    data = json.loads(captured.out)
+    assert not all(data["reference"]["converged"].values())

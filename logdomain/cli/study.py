@@ -14,6 +14,7 @@ import argparse
 import math
 import os
 import sys
+import warnings
 from typing import Any
 
 from ._limits import add_timeout_options
@@ -98,6 +99,13 @@ def cmd_study(args: argparse.Namespace) -> dict[str, Any]:
     config = StudyConfig(asymmetry=tuple(asym), eta=args.eta, substeps=substeps, problem=problem, pair=pair)
     quiet = not sys.stderr.isatty()
     result = run_asymmetry_study(config, progress=None if quiet else (lambda m: print(f"logdomain study: {m}", file=sys.stderr)))
+    from ..asymmetry_study import DRIFT_LIMIT
+
+    for device in ("reference", "logdomain"):
+        late = [algo for algo, ok in result[device]["converged"].items() if not ok]
+        if late:
+            warnings.warn(f"{device} {', '.join(late)}: the floor still drifts by more than {DRIFT_LIMIT:.0%} between the "
+                          "last two quarters of the run (not asymptotic); use more --steps", RuntimeWarning, stacklevel=1)
     result["measured"] = {"logdomain_pair_mismatch": measured_pair_asymmetry(calibration, dim=args.dim, seed=args.seed),
                           "note": "|a| of the calibrated learner's weight pairs under the PDK's mismatch (update gains of "
                                   "the halves); cell_update_asymmetry: one cell's up/down relaxation rates (calibration blocks)"}  # fmt: skip
