@@ -6,7 +6,8 @@ cell, sizes, currents and C on sky130 tt) at 10 state levels, nominal and under 
 (:func:`calibration.update_response.pair_response`): the nominal pair (the nominal half twice) and
 ``--pairs`` mismatch pairs (seeds 2k+1, 2k+2). Prints JSON; ``--plot FILE.png`` draws q_up(W) of
 every half and a(w) = G/F of every pair. Usage:
-``python benchmarks/cell_update_response.py [--pairs 4] [--plot docs/cell_update_response.png]``.
+``python benchmarks/cell_update_response.py [--pairs 4] [--plot docs/cell_update_response.png]
+[--data-out calibration/data/cell_update_response_sky130_tt.json]`` (the file ``study asymmetry --measured`` reads).
 """
 
 from __future__ import annotations
@@ -41,6 +42,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--pairs", type=int, default=4, help="mismatch pairs (default 4)")
     parser.add_argument("--plot", help="write a PNG")
+    parser.add_argument("--data-out", metavar="FILE.json",
+                        help="also write the pairs as the study's measured-response data "
+                             "(calibration/data/cell_update_response_sky130_tt.json)")
     args = parser.parse_args()
     sim, simulator = SimParams(), get_simulator()
     clock = time.perf_counter()
@@ -67,6 +71,16 @@ def main() -> None:
         "runtime_s": time.perf_counter() - clock,
     }  # fmt: skip
     print(json.dumps(out, indent=1))
+    if args.data_out:
+        keep = ("kind", "w", "q_plus", "q_minus", "symmetric_point", "band")
+        Path(args.data_out).write_text(json.dumps({
+            "what": "update response of the sky130 tt learner's weight pair (calibration/update_response.py): q_plus(w), "
+                    "q_minus(w) in units of the design law's gain, w in the learner's units (w = w_scale*(W+ - W-)) at "
+                    "common mode s (units of I_u)",
+            "command": "python benchmarks/cell_update_response.py --pairs 4 --plot docs/cell_update_response.png "
+                       "--data-out calibration/data/cell_update_response_sky130_tt.json",
+            "tech": out["tech"], "plan": out["plan"], "common_mode_s": s, "w_scale": p.w_scale,
+            "pairs": [{k: pr[k] for k in keep} for pr in out["pairs"]]}, indent=1))  # fmt: skip
     if args.plot:
         import matplotlib
 

@@ -49,7 +49,7 @@ from typing import Any, Sequence
 import numpy as np
 from numpy.typing import NDArray
 
-__all__ = ["W_MIN", "FloorProblem", "SoftBounds", "LogDomainPair", "TikiTaka", "RunResult", "run_sgd", "run_tiki_taka",
+__all__ = ["W_MIN", "FloorProblem", "SoftBounds", "LogDomainPair", "TableDevice", "TikiTaka", "RunResult", "run_sgd", "run_tiki_taka",
            "teacher", "theory_floor", "abs_product_mean"]
 
 FloatArray = NDArray[np.float64]
@@ -96,6 +96,8 @@ class FloorProblem:
         Test-MSE records per run, evenly spaced; the floor is the mean of the last half, 4 … 10⁴.
     seed : int
         Seed of the streams (≥ 0).
+    teacher_scale : float
+        max|w*| (units of the devices' weight), 0.01 … 10; the asymmetry axis is defined at |w| = 1.
     """
 
     dim: int = 4
@@ -105,9 +107,11 @@ class FloorProblem:
     seeds: int = 64
     records: int = 200
     seed: int = 0
+    teacher_scale: float = 1.0
 
     def __post_init__(self) -> None:
         o = "FloorProblem"
+        object.__setattr__(self, "teacher_scale", _check(o, "teacher_scale", self.teacher_scale, 0.01, 10.0))
         object.__setattr__(self, "dim", _check(o, "dim", self.dim, 1, 64, integer=True))
         object.__setattr__(self, "noise_std", _check(o, "noise_std", self.noise_std, 0.0, 10.0))
         object.__setattr__(self, "read_noise_std", _check(o, "read_noise_std", self.read_noise_std, 0.0, 10.0))
@@ -120,7 +124,7 @@ class FloorProblem:
 
     @property
     def w_star(self) -> FloatArray:
-        return teacher(self.dim)
+        return self.teacher_scale * teacher(self.dim)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -212,6 +216,67 @@ class LogDomainPair:
         """(q₊(w), q₋(w)) of the pair's law: 1 ± a wherever both halves are above their floor."""
         w = np.asarray(w, dtype=float)
         return np.full(w.shape, 1.0 + a), np.full(w.shape, 1.0 - a)
+
+
+@dataclass(frozen=True, kw_only=True)
+class TableDevice:
+    """A device whose response factors are measured tables: dW/dt = q₊(W)·[r]₊ − q₋(W)·[−r]₊ − λW.
+
+    One table per asymmetry point (the runs' ``asymmetry`` only labels them): ``w`` (n,) increasing
+    weight grid, ``q_plus``/``q_minus`` (P, n), interpolated linearly and held constant beyond the
+    grid (e.g. the SPICE-measured pairs of :mod:`calibration.update_response`, normalised so F = 1 at
+    w = 0 of the nominal pair). ``lam``: decay (1/τ), 0 … 1000.
+    """
+
+    w: tuple[float, ...]
+    q_plus: tuple[tuple[float, ...], ...]
+    q_minus: tuple[tuple[float, ...], ...]
+    lam: float = 0.0
+    name: str = "table"
+
+    def __post_init__(self) -> None:
+        w = np.asarray(self.w, dtype=float)
+        qp, qm = np.asarray(self.q_plus, dtype=float), np.asarray(self.q_minus, dtype=float)
+        if w.ndim != 1 or w.size < 2 or not np.all(np.isfinite(w)) or np.any(np.diff(w) <= 0):
+            raise ValueError("TableDevice.w must be >= 2 increasing finite numbers")
+        for name, q in (("q_plus", qp), ("q_minus", qm)):
+            if q.ndim != 2 or q.shape[1] != w.size or not np.all(np.isfinite(q)) or np.any(q < 0):
+                raise ValueError(f"TableDevice.{name} must be (tables, {w.size}) finite numbers >= 0, got shape {q.shape}")
+        if qp.shape != qm.shape:
+            raise ValueError(f"TableDevice.q_plus and q_minus must have one shape, got {qp.shape} and {qm.shape}")
+        object.__setattr__(self, "lam", _check("TableDevice", "lam", self.lam, 0.0, 1000.0))
+
+    def init(self, a: FloatArray, shape: tuple[int, ...]) -> list[FloatArray]:
+        if shape[0] != len(self.q_plus):
+            raise ValueError(f"TableDevice has {len(self.q_plus)} tables; the run has {shape[0]} asymmetry points")
+        return [np.zeros(shape)]
+
+    @staticmethod
+    def read(state: list[FloatArray]) -> FloatArray:
+        return state[0]
+
+    def _interp(self, w: FloatArray) -> tuple[FloatArray, FloatArray]:
+        """q₊, q₋ at states ``w`` (P, …), table p for row p: linear, constant beyond the grid."""
+        grid = np.asarray(self.w)
+        idx = np.clip(np.searchsorted(grid, w) - 1, 0, grid.size - 2)
+        t = np.clip((w - grid[idx]) / (grid[idx + 1] - grid[idx]), 0.0, 1.0)
+        rows = np.arange(w.shape[0]).reshape((-1,) + (1,) * (w.ndim - 1))
+        qp, qm = np.asarray(self.q_plus), np.asarray(self.q_minus)
+        return (qp[rows, idx] * (1 - t) + qp[rows, idx + 1] * t, qm[rows, idx] * (1 - t) + qm[rows, idx + 1] * t)
+
+    def rate(self, state: list[FloatArray], r: FloatArray, a: FloatArray) -> list[FloatArray]:
+        w = state[0]
+        qp, qm = self._interp(w)
+        return [qp * np.maximum(r, 0.0) - qm * np.maximum(-r, 0.0) - self.lam * w]
+
+    @staticmethod
+    def clamp(state: list[FloatArray]) -> list[FloatArray]:
+        return state
+
+    def response(self, w: FloatArray, p: int = 0) -> tuple[FloatArray, FloatArray]:
+        """(q₊(w), q₋(w)) of table ``p``."""
+        w = np.asarray(w, dtype=float)
+        return np.interp(w, self.w, self.q_plus[p]), np.interp(w, self.w, self.q_minus[p])
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -345,7 +410,7 @@ def _heun(device, state, drive_of, a, h: float, substeps: int):
     return state
 
 
-def run_sgd(device: SoftBounds | LogDomainPair, asymmetry: Sequence[float], problem: FloorProblem, eta: float, *,
+def run_sgd(device: SoftBounds | LogDomainPair | TableDevice, asymmetry: Sequence[float], problem: FloorProblem, eta: float, *,
             substeps: int = 0) -> RunResult:  # fmt: skip
     """Analog SGD on ``device`` for every asymmetry × seed.
 
@@ -377,7 +442,7 @@ def run_sgd(device: SoftBounds | LogDomainPair, asymmetry: Sequence[float], prob
     return RunResult(a_list, rec, mse, device.read(state).copy())
 
 
-def run_tiki_taka(device: SoftBounds | LogDomainPair, asymmetry: Sequence[float], problem: FloorProblem, eta: float,
+def run_tiki_taka(device: SoftBounds | LogDomainPair | TableDevice, asymmetry: Sequence[float], problem: FloorProblem, eta: float,
                   tt: TikiTaka = TikiTaka(), *, substeps: int = 0) -> RunResult:  # fmt: skip
     """Tiki-Taka on two ``device`` instances per weight (A and C) for every asymmetry × seed.
 
@@ -394,8 +459,9 @@ def run_tiki_taka(device: SoftBounds | LogDomainPair, asymmetry: Sequence[float]
         raise ValueError(f"tt must be a TikiTaka, got {type(tt).__name__}")
     a = a_list[:, None, None]
     shape = (len(a_list), problem.seeds, problem.dim)
-    dev_a = replace(device, lam=tt.a_leak) if isinstance(device, LogDomainPair) else device
-    if isinstance(device, LogDomainPair) and tt.c_leak is not None:
+    leaky = isinstance(device, (LogDomainPair, TableDevice))
+    dev_a = replace(device, lam=tt.a_leak) if leaky else device
+    if leaky and tt.c_leak is not None:
         device = replace(device, lam=tt.c_leak)
     n_a = len(dev_a.init(a, shape))
     state = dev_a.init(a, shape) + device.init(a, shape)

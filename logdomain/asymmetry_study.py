@@ -29,9 +29,10 @@ from typing import Any, Callable
 
 import numpy as np
 
-from .asymmetry import FloorProblem, LogDomainPair, RunResult, SoftBounds, TikiTaka, run_sgd, run_tiki_taka, theory_floor
+from .asymmetry import (FloorProblem, LogDomainPair, RunResult, SoftBounds, TableDevice, TikiTaka, run_sgd, run_tiki_taka,
+                        theory_floor)  # fmt: skip
 
-__all__ = ["StudyConfig", "ASYMMETRIES", "DRIFT_LIMIT", "REFERENCE_TT", "LOGDOMAIN_TT", "run_asymmetry_study", "measured_pair_asymmetry",
+__all__ = ["StudyConfig", "ASYMMETRIES", "DRIFT_LIMIT", "MEASURED_TEACHER_SCALES", "load_measured_response", "measured_device", "REFERENCE_TT", "LOGDOMAIN_TT", "run_asymmetry_study", "measured_pair_asymmetry",
            "asymmetry_figure"]
 
 #: default asymmetry axis
@@ -50,7 +51,9 @@ class StudyConfig:
 
     ``asymmetry``: points in [0, 0.9]; ``eta``: SGD's step / hold (T_s/τ), (0, 0.5]; ``substeps``:
     0 = discrete time, ≥ 1 = continuous (Heun steps per hold); ``problem``: teacher, noise, steps,
-    seeds; ``lam``: the log-domain cells' λ (1/τ); ``pair``: common mode of the log-domain pair.
+    seeds; ``pair``: λ and common mode of the log-domain pair; ``measured``: the SPICE-measured pair
+    responses (:func:`load_measured_response`) to run as :class:`~logdomain.asymmetry.TableDevice`
+    rows (None: none).
     """
 
     asymmetry: tuple[float, ...] = ASYMMETRIES
@@ -60,6 +63,7 @@ class StudyConfig:
     pair: LogDomainPair = field(default_factory=LogDomainPair)
     reference_tt: TikiTaka = REFERENCE_TT
     logdomain_tt: TikiTaka | None = None
+    measured: dict | None = None
 
     def ld_tt(self) -> TikiTaka:
         """The log-domain Tiki-Taka settings, β_t scaled to this η and C's λ to the pair's λ."""
@@ -127,6 +131,8 @@ def run_asymmetry_study(config: StudyConfig = StudyConfig(), *,
         block["details"] = details
         block["converged"] = {algo: bool(np.all(np.abs(d["drift"]) < DRIFT_LIMIT)) for algo, d in details.items()}
         out[device] = block
+    if config.measured is not None:
+        out["measured_response"] = _measured_rows(config, say, timing)
     out["settings"] = {
         "time": "discrete" if sub == 0 else f"continuous, {sub} Heun steps per hold",
         "eta": eta, "problem": asdict(p), "teacher": p.w_star.tolist(), "pair": {k: v for k, v in asdict(config.pair).items() if k != "name"},
@@ -139,6 +145,62 @@ def run_asymmetry_study(config: StudyConfig = StudyConfig(), *,
     }  # fmt: skip
     out["runtime_s"] = {**timing, "total": time.perf_counter() - clock}
     return out
+
+
+#: max|w*| of the measured-response rows: inside the band where both halves keep their law (|w| ≤ 0.4
+#: at the measured common mode), and the learner's full range
+MEASURED_TEACHER_SCALES = (0.4, 1.0)
+
+
+def load_measured_response(path: str | None = None) -> dict:
+    """The SPICE-measured pair responses (``calibration/data/cell_update_response_sky130_tt.json``, made by
+    ``benchmarks/cell_update_response.py``; or ``path``): ``pairs`` with ``kind``, ``w``, ``q_plus``, ``q_minus``."""
+    import json
+    from pathlib import Path
+
+    import calibration
+
+    target = Path(path) if path else Path(calibration.__file__).parent / "data" / "cell_update_response_sky130_tt.json"
+    data = json.loads(target.read_text())
+    if not data.get("pairs"):
+        raise ValueError(f"{target}: no 'pairs' in the measured response")
+    return data
+
+
+def measured_device(measured: dict, lam: float) -> tuple[TableDevice, list[str], list[float]]:
+    """A :class:`TableDevice` of the measured pairs (q± divided by the nominal pair's F at w = 0, so the
+    learning rate is the nominal one), their kinds and their in-band asymmetry a = G/F (mean over the band)."""
+    pairs = measured["pairs"]
+    w = np.asarray(pairs[0]["w"], dtype=float)
+    nominal = pairs[0]
+    f0 = 0.5 * (np.interp(0.0, w, nominal["q_plus"]) + np.interp(0.0, w, nominal["q_minus"]))
+    qp = [tuple(np.interp(w, p["w"], p["q_plus"]) / f0) for p in pairs]
+    qm = [tuple(np.interp(w, p["w"], p["q_minus"]) / f0) for p in pairs]
+    a_band = [float(p["band"]["mean_a"]) if "band" in p else float("nan") for p in pairs]
+    return TableDevice(w=tuple(w), q_plus=tuple(qp), q_minus=tuple(qm), lam=lam), [p["kind"] for p in pairs], a_band
+
+
+def _measured_rows(config: StudyConfig, say: Callable[[str], None], timing: dict[str, float]) -> dict[str, Any]:
+    """SGD and Tiki-Taka on the measured pairs, at each of :data:`MEASURED_TEACHER_SCALES`."""
+    device, kinds, a_band = measured_device(config.measured, config.pair.lam)
+    labels = [abs(a) for a in a_band]
+    rows: dict[str, Any] = {"pairs": kinds, "asymmetry_in_band": a_band, "by_teacher_scale": []}
+    for scale in MEASURED_TEACHER_SCALES:
+        problem = FloorProblem(**{**asdict(config.problem), "teacher_scale": scale})
+        row: dict[str, Any] = {"teacher_scale": scale}
+        for algo, run in (("sgd", lambda: run_sgd(device, labels, problem, config.eta, substeps=config.substeps)),
+                          ("tiki_taka", lambda: run_tiki_taka(device, labels, problem, config.eta, config.ld_tt(),
+                                                              substeps=config.substeps))):  # fmt: skip
+            say(f"measured response, max|w*| = {scale:g}, {algo}")
+            t0 = time.perf_counter()
+            r = run()
+            timing[f"measured_{scale:g}_{algo}"] = time.perf_counter() - t0
+            d = _floors(r)
+            row[algo] = d["floor"]
+            row[f"{algo}_drift"] = d["drift"]
+        row["ratio_sgd_over_tiki_taka"] = [s / t if t > 0 else None for s, t in zip(row["sgd"], row["tiki_taka"])]
+        rows["by_teacher_scale"].append(row)
+    return rows
 
 
 def _no_chop(tt: TikiTaka) -> TikiTaka:

@@ -264,3 +264,24 @@ def test_a_run_too_short_to_reach_its_floor_is_flagged(capsys):
     assert code == 0 and "not asymptotic" in captured.err
     data = json.loads(captured.out)
     assert not all(data["reference"]["converged"].values())
+
+
+def test_a_table_device_with_the_pairs_constant_response_is_the_pair():
+    """q± = 1 ± a tabulated: the same floors as the log-domain pair (whose common mode cancels in w)."""
+    from logdomain.asymmetry import TableDevice
+
+    grid = (-3.0, 0.0, 3.0)
+    table = TableDevice(w=grid, q_plus=tuple((1 + a,) * 3 for a in POINTS), q_minus=tuple((1 - a,) * 3 for a in POINTS), lam=1e-3)
+    p = FloorProblem(dim=3, steps=3000, seeds=3, records=10)
+    np.testing.assert_allclose(run_sgd(table, POINTS, p, 0.01).mse, run_sgd(LogDomainPair(), POINTS, p, 0.01).mse, rtol=1e-9)
+
+
+def test_measured_response_rows(capsys):
+    """--measured: SGD and Tiki-Taka on the SPICE-measured pairs; the nominal pair's in-band asymmetry is 0."""
+    code = main(["study", "asymmetry", "--asymmetry", "0", "--steps", "400", "--seeds", "2", "--measured", "--json"])
+    data = json.loads(capsys.readouterr().out)
+    assert code == 0
+    m = data["measured_response"]
+    assert m["pairs"][0] == "nominal" and abs(m["asymmetry_in_band"][0]) < 1e-12
+    assert [row["teacher_scale"] for row in m["by_teacher_scale"]] == [0.4, 1.0]
+    assert all(len(row["sgd"]) == len(m["pairs"]) for row in m["by_teacher_scale"])

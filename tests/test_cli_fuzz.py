@@ -387,6 +387,7 @@ case("calibration", "study asymmetry: --calibration /dev/zero", (*STUDY, "--cali
 case("time limits", "study asymmetry --timeout 1", (*STUDY, "--steps", "10000000", "--seeds", "4", "--timeout", "1"), (1,))
 case("works", "study asymmetry", (*STUDY, "--steps", "400", "--seeds", "2", "--asymmetry", "0,0.5", "--json",
      "--plots", "{w}/figs"), (0,), outputs=("figs/",))  # fmt: skip
+case("works", "study asymmetry --measured", (*STUDY, "--steps", "200", "--seeds", "2", "--asymmetry", "0", "--measured"), (0,))
 case("works", "study asymmetry continuous", (*STUDY, "--steps", "200", "--seeds", "2", "--time", "continuous", "--json"), (0,))
 
 

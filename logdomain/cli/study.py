@@ -5,7 +5,9 @@ soft-bounds reference device and on the log-domain pair whose common mode and λ
 calibration (``--calibration``, default the shipped one), and adds the pair's asymmetry measured
 from that calibration's mismatch (``measured``). ``--plots DIR`` writes ``asymmetry_floors.png``
 (log scale). JSON keys: ``asymmetry``, ``reference`` and ``logdomain`` (each ``sgd``, ``tiki_taka``,
-``sgd_theory`` … in the order of ``asymmetry``), ``settings``, ``measured``, ``runtime_s``.
+``sgd_theory`` … in the order of ``asymmetry``), ``settings``, ``measured``, ``runtime_s``; with
+``--measured``, ``measured_response``: the same algorithms on the SPICE-measured pairs (nominal and four
+mismatch pairs of sky130 tt) as table devices, at max|w*| = 0.4 (both halves in their law's band) and 1.
 """
 
 from __future__ import annotations
@@ -65,6 +67,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     study.add_argument("--seeds", type=_integer(1, 10_000), default=32, help="seeds (sample streams) per point (default 32)")
     study.add_argument("--seed", type=_integer(0), default=0, help="seed of the streams (default 0)")
     study.add_argument("--calibration", metavar="FILE", help="calibration JSON for the log-domain pair (default: the shipped one)")
+    study.add_argument("--measured", action="store_true",
+                       help="also run SGD and Tiki-Taka on the SPICE-measured sky130 pair responses "
+                            "(calibration/data/cell_update_response_sky130_tt.json; about doubles the run time)")
     study.add_argument("--plots", metavar="DIR", help="write asymmetry_floors.png (log scale) to DIR")
     study.add_argument("--json", action="store_true", help="JSON on stdout")
     add_timeout_options(study, point=False)
@@ -96,7 +101,12 @@ def cmd_study(args: argparse.Namespace) -> dict[str, Any]:
     problem = FloorProblem(dim=args.dim, noise_std=args.noise, read_noise_std=args.read_noise, steps=args.steps,
                            seeds=args.seeds, records=min(200, args.steps), seed=args.seed)  # fmt: skip
     substeps = 0 if args.time == "discrete" else (args.substeps or 2)
-    config = StudyConfig(asymmetry=tuple(asym), eta=args.eta, substeps=substeps, problem=problem, pair=pair)
+    measured = None
+    if args.measured:
+        from ..asymmetry_study import load_measured_response
+
+        measured = load_measured_response()
+    config = StudyConfig(asymmetry=tuple(asym), eta=args.eta, substeps=substeps, problem=problem, pair=pair, measured=measured)
     quiet = not sys.stderr.isatty()
     result = run_asymmetry_study(config, progress=None if quiet else (lambda m: print(f"logdomain study: {m}", file=sys.stderr)))
     from ..asymmetry_study import DRIFT_LIMIT
