@@ -5,7 +5,7 @@ weight), each device (``reference``: Wu et al.'s soft bounds; ``logdomain``: the
 pair of log-domain cells with half gains 1 ± a, common mode and λ from the calibration) and each
 algorithm, the floor is the test MSE against the noise-free teacher averaged over the last half of
 the records and over the seeds. Beside SGD's measured floor stands the theory's
-(:func:`logdomain.asymmetry.theory_floor`); beside every floor its standard error over seeds and a
+(:func:`logdomain.asymmetry_theory.theory_floor`); beside every floor its standard error over seeds and a
 convergence check (last quarter over third quarter, minus 1).
 
 Settings are fixed across asymmetries (no per-point tuning), chosen once on the problem below:
@@ -22,15 +22,14 @@ Settings are fixed across asymmetries (no per-point tuning), chosen once on the 
 
 from __future__ import annotations
 
-import math
 import time
 from dataclasses import asdict, dataclass, field
 from typing import Any, Callable
 
 import numpy as np
 
-from .asymmetry import (FloorProblem, LogDomainPair, RunResult, SoftBounds, TableDevice, TikiTaka, run_sgd, run_tiki_taka,
-                        theory_floor)  # fmt: skip
+from .asymmetry import FloorProblem, LogDomainPair, RunResult, SoftBounds, TableDevice, TikiTaka, run_sgd, run_tiki_taka
+from .asymmetry_theory import theory_floor
 
 __all__ = ["StudyConfig", "ASYMMETRIES", "DRIFT_LIMIT", "MEASURED_TEACHER_SCALES", "load_measured_response", "measured_device", "REFERENCE_TT", "LOGDOMAIN_TT", "run_asymmetry_study", "measured_pair_asymmetry",
            "asymmetry_figure"]
@@ -141,7 +140,7 @@ def run_asymmetry_study(config: StudyConfig = StudyConfig(), *,
         "asymmetry_definition": "|G(w)/F(w)| = |q- - q+|/(q- + q+) at |w| = max|w*| = 1 (Wu et al. 2024 response "
                                 "factors): soft bounds 1/tau_bound, log-domain pair (g+ - g-)/(g+ + g-)",
         "theory": "SGD: bias^2 + variance, stationary E[dw] = 0 with E|e x_i| for jointly Gaussian e, x_i; "
-                  "variance eta*sigma_e^2*D*k/(2 - eta*(D+2)) (logdomain.asymmetry.theory_floor)",
+                  "variance eta*sigma_e^2*D*k/(2 - eta*(D+2)) (logdomain.asymmetry_theory.theory_floor)",
     }  # fmt: skip
     out["runtime_s"] = {**timing, "total": time.perf_counter() - clock}
     return out
@@ -164,6 +163,10 @@ def load_measured_response(path: str | None = None) -> dict:
     data = json.loads(target.read_text())
     if not data.get("pairs"):
         raise ValueError(f"{target}: no 'pairs' in the measured response")
+    for i, pair in enumerate(data["pairs"]):
+        missing = sorted({"kind", "w", "q_plus", "q_minus", "band"} - set(pair))
+        if missing:
+            raise ValueError(f"{target}: pair {i} lacks {missing}")
     return data
 
 
@@ -176,7 +179,7 @@ def measured_device(measured: dict, lam: float) -> tuple[TableDevice, list[str],
     f0 = 0.5 * (np.interp(0.0, w, nominal["q_plus"]) + np.interp(0.0, w, nominal["q_minus"]))
     qp = [tuple(np.interp(w, p["w"], p["q_plus"]) / f0) for p in pairs]
     qm = [tuple(np.interp(w, p["w"], p["q_minus"]) / f0) for p in pairs]
-    a_band = [float(p["band"]["mean_a"]) if "band" in p else float("nan") for p in pairs]
+    a_band = [float(p["band"]["mean_a"]) for p in pairs]
     return TableDevice(w=tuple(w), q_plus=tuple(qp), q_minus=tuple(qm), lam=lam), [p["kind"] for p in pairs], a_band
 
 
