@@ -29,7 +29,7 @@ from typing import Any, Callable
 import numpy as np
 
 from .asymmetry import FloorProblem, LogDomainPair, RunResult, SoftBounds, TableDevice, TikiTaka, run_sgd, run_tiki_taka
-from .asymmetry_theory import theory_floor
+from .asymmetry_theory import theory_floor, theory_tiki_taka_pair_bias
 
 __all__ = ["StudyConfig", "ASYMMETRIES", "DRIFT_LIMIT", "MEASURED_TEACHER_SCALES", "load_measured_response", "measured_device", "REFERENCE_TT", "LOGDOMAIN_TT", "run_asymmetry_study", "measured_pair_asymmetry",
            "asymmetry_figure"]
@@ -126,6 +126,12 @@ def run_asymmetry_study(config: StudyConfig = StudyConfig(), *,
         block["sgd_theory"] = th["floor"].tolist()
         block["sgd_theory_bias"] = th["bias"].tolist()
         block["sgd_theory_variance"] = th["variance"].tolist()
+        if device == "reference":  # Wu et al.: no bias on a device with a symmetric point
+            block["tiki_taka_theory_bias"] = [0.0] * len(a)
+        elif config.ld_tt().chop_every:
+            tt = config.ld_tt()
+            block["tiki_taka_theory_bias"] = theory_tiki_taka_pair_bias(
+                a, p, eta, a_leak=tt.a_leak, a_rate=tt.a_rate, chop_every=tt.chop_every)["bias"].tolist()
         block["ratio_sgd_over_tiki_taka"] = [s / t if t > 0 else None for s, t in zip(block["sgd"], block["tiki_taka"])]
         block["details"] = details
         block["converged"] = {algo: bool(np.all(np.abs(d["drift"]) < DRIFT_LIMIT)) for algo, d in details.items()}
@@ -140,7 +146,10 @@ def run_asymmetry_study(config: StudyConfig = StudyConfig(), *,
         "asymmetry_definition": "|G(w)/F(w)| = |q- - q+|/(q- + q+) at |w| = max|w*| = 1 (Wu et al. 2024 response "
                                 "factors): soft bounds 1/tau_bound, log-domain pair (g+ - g-)/(g+ + g-)",
         "theory": "SGD: bias^2 + variance, stationary E[dw] = 0 with E|e x_i| for jointly Gaussian e, x_i; "
-                  "variance eta*sigma_e^2*D*k/(2 - eta*(D+2)) (logdomain.asymmetry_theory.theory_floor)",
+                  "variance eta*sigma_e^2*D*k/(2 - eta*(D+2)) (logdomain.asymmetry_theory.theory_floor). Tiki-Taka: "
+                  "bias^2 only (its noise floor is not predicted): 0 on the reference device (symmetric point, Wu et al.); "
+                  "on the pair D*delta^2, delta = a*lambda_A*E|A|/(a_rate*g), A a folded normal "
+                  "(logdomain.asymmetry_theory.theory_tiki_taka_pair_bias)",
     }  # fmt: skip
     out["runtime_s"] = {**timing, "total": time.perf_counter() - clock}
     return out
@@ -250,6 +259,10 @@ def asymmetry_figure(result: dict[str, Any]):
         ax.plot(a, r["sgd_theory"], "k--", lw=1, label="SGD (theory: bias² + variance)")
         ax.plot(a[a > 0], np.asarray(r["sgd_theory_bias"])[a > 0], "k:", lw=1, label="SGD bias² (theory, η → 0)")
         ax.errorbar(a, r["tiki_taka"], yerr=det["tiki_taka"]["sem"], fmt="s-", c="C0", label="Tiki-Taka")
+        if "tiki_taka_theory_bias" in r and any(r["tiki_taka_theory_bias"]):
+            noise = r["tiki_taka"][int(np.argmin(a))]
+            ax.plot(a, np.asarray(r["tiki_taka_theory_bias"]) + noise, "b--", lw=1,
+                    label=f"Tiki-Taka (theory: bias² + its floor at a = {a.min():g})")
         if "tiki_taka_leak_only" in r:
             ax.plot(a, r["tiki_taka_leak_only"], "^:", c="C7", label="Tiki-Taka, leaky A, no chopper")
         ax.set_yscale("log")

@@ -13,7 +13,7 @@ from numpy.typing import NDArray
 
 from .asymmetry import FloorProblem, _asym
 
-__all__ = ["abs_product_mean", "theory_floor"]
+__all__ = ["abs_product_mean", "theory_floor", "theory_tiki_taka_pair_bias"]
 
 FloatArray = NDArray[np.float64]
 
@@ -69,3 +69,44 @@ def theory_floor(device: str, asymmetry: Sequence[float], problem: FloorProblem,
         w = 0.5 * (w + w_new)
     bias = np.sum((w - ws) ** 2, axis=1)
     return {"bias": bias, "variance": var, "floor": bias + var}
+
+
+def _folded_normal_mean(mu: FloatArray, s: FloatArray) -> FloatArray:
+    """E|X| for X ~ N(μ, s²)."""
+    from scipy.special import erf
+
+    mu, s = np.abs(np.asarray(mu, dtype=float)), np.maximum(np.asarray(s, dtype=float), 1e-300)
+    return s * math.sqrt(2.0 / math.pi) * np.exp(-0.5 * (mu / s) ** 2) + mu * erf(mu / (s * math.sqrt(2.0)))
+
+
+def theory_tiki_taka_pair_bias(asymmetry: Sequence[float], problem: FloorProblem, eta: float, *, a_leak: float,
+                               a_rate: float, chop_every: int, iterations: int = 200) -> dict[str, FloatArray]:  # fmt: skip
+    """Predicted asymmetry bias of chopped Tiki-Taka on log-domain pairs (A and C with half gains 1 ± a).
+
+    C stops moving when its signal drive (the demodulated A, gain g) balances its own asymmetric drive
+    a·|A|: ``a_rate·g·(−∇f)/λ_A = a·E|A|``, so every weight shifts by ``δ = a·λ_A·E|A|/(a_rate·g)``
+    (one sign, like SGD's shift on the pair, but with E|A| in place of E|e·x|). A is a folded normal:
+    its offset μ = a·a_rate·E|e·x|/λ_A (the constant G of A's pair, which the chopper keeps out of C's
+    signal but not out of |A|), its spread s² = η·a_rate²·σ_e²(1 + a²)/(λ_A(2 − ηλ_A)) (per-sample
+    steps η·a_rate·e·x, leak λ_A). g = 1 − 2(1 − e^{−λ_A T_c})/(λ_A T_c), T_c = chop_every·η: after
+    each flip A re-settles with rate λ_A and C sees the wrong sign meanwhile. Bias² = D·δ² (the
+    problem's σ_e solved with it); the noise floor of C's slow path is not in it. Assumes the chopper
+    period ≫ 1/λ_A, C slow against the chopper, x ~ N(0, I). Returns ``bias`` (P,), ``shift`` (P,).
+    """
+    a = _asym(asymmetry)
+    if not (a_leak > 0 and a_rate > 0 and chop_every >= 1):
+        raise ValueError(f"theory_tiki_taka_pair_bias needs a_leak > 0, a_rate > 0, chop_every >= 1, got {a_leak}, {a_rate}, {chop_every}")
+    d = problem.dim
+    tc = chop_every * eta
+    g = 1.0 - 2.0 * (1.0 - math.exp(-a_leak * tc)) / (a_leak * tc)
+    if g <= 0:
+        raise ValueError(f"the chopper period {tc:g} τ is too short for λ_A = {a_leak:g}: A never settles (gain {g:.3g})")
+    shift = np.zeros(len(a))
+    for _ in range(iterations):
+        sig2 = problem.noise_std**2 + problem.read_noise_std**2 * d + d * shift**2
+        m = abs_product_mean(np.sqrt(sig2), -shift)
+        mu = a * a_rate * m / a_leak
+        s = np.sqrt(eta * a_rate**2 * sig2 * (1 + a * a) / (a_leak * (2.0 - eta * a_leak)))
+        new = a * a_leak * _folded_normal_mean(mu, s) / (a_rate * g)
+        shift = 0.5 * (shift + new)
+    return {"bias": d * shift**2, "shift": shift}

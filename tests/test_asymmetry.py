@@ -285,3 +285,16 @@ def test_measured_response_rows(capsys):
     assert m["pairs"][0] == "nominal" and abs(m["asymmetry_in_band"][0]) < 1e-12
     assert [row["teacher_scale"] for row in m["by_teacher_scale"]] == [0.4, 1.0]
     assert all(len(row["sgd"]) == len(m["pairs"]) for row in m["by_teacher_scale"])
+
+
+def test_logdomain_tiki_taka_bias_matches_its_second_order_theory(pair_runs):
+    """Measured floor minus the floor at a = 0 against the predicted bias² (D·δ², δ = a·λ_A·E|A|/(a_rate·g)),
+    within 30 % where the bias dominates the seeds' noise (a ≥ 0.3)."""
+    from logdomain.asymmetry_theory import theory_tiki_taka_pair_bias
+
+    _, tt, _ = pair_runs
+    s = StudyConfig(eta=ETA, problem=SMALL).ld_tt()
+    bias = theory_tiki_taka_pair_bias(POINTS, SMALL, ETA, a_leak=s.a_leak, a_rate=s.a_rate, chop_every=s.chop_every)["bias"]
+    a = np.asarray(POINTS)
+    measured = tt.floor() - tt.floor()[0]
+    np.testing.assert_allclose(measured[a >= 0.3], bias[a >= 0.3], rtol=0.3)
