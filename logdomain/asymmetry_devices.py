@@ -97,7 +97,9 @@ class LogDomainPair:
     def from_calibration(cls, calibration: Any, **kw: Any) -> "LogDomainPair":
         """The pair of the calibrated learner in units of its weights (w = s_w·(W⁺ − W⁻)): S₀ = s_w·i_cm/i_u
         × the realised ``cm_set_ratio``, β = cm_gain × ``cm_gain_ratio``, λ = the design λ."""
-        fit = calibration.learner
+        fit = getattr(calibration, "learner", None)
+        if fit is None:
+            raise ValueError("this calibration has no learner section (schema version 1): regenerate it with `logdomain calibrate`")
         d, diag = fit.design, fit.diagnostics or {}
         s0 = d["w_scale"] * d["i_cm_a"] / d["i_u_a"] * float(diag.get("cm_set_ratio", 1.0))
         beta = d["cm_gain"] * float(diag.get("cm_gain_ratio", 1.0))

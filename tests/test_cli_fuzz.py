@@ -243,6 +243,7 @@ for label, make in _CAL.items():
     cal = ("--calibration", "{w}/cal.json")
     case("calibration", f"{label}: train analog", ("train", "--model", "analog", *cal, "--json"), setup=make)
     case("calibration", f"{label}: compare", ("compare", *cal, "--quick", "--out", "{w}/report"), setup=make)
+    case("calibration", f"{label}: study asymmetry", ("study", "asymmetry", *cal, "--steps", "200"), setup=make)
 for path in ("/dev/zero", "/dev/null", "/", "{w}/missing.json"):
     case("calibration", f"--calibration {path}", ("train", "--model", "analog", "--calibration", path))
 

@@ -20,7 +20,7 @@ import warnings
 from typing import Any
 
 from ._limits import add_timeout_options
-from .train import _calibration, _integer, _number
+from .train import _analog_model, _calibration, _integer, _number
 
 __all__ = ["register", "cmd_study"]
 
@@ -97,7 +97,11 @@ def cmd_study(args: argparse.Namespace) -> dict[str, Any]:
     if args.eta * (args.dim + 2) >= 2:
         raise UsageError(f"--eta × (--dim + 2) must be < 2 (SGD is unstable beyond), got {args.eta:g} × {args.dim + 2}")
     calibration = _calibration(args)
-    pair = LogDomainPair.from_calibration(calibration)
+    _analog_model(calibration)  # a calibration the learner model refuses is bad input (exit 2, named)
+    try:
+        pair = LogDomainPair.from_calibration(calibration)
+    except (ValueError, KeyError) as exc:
+        raise UsageError(f"--calibration: {exc}") from None
     problem = FloorProblem(dim=args.dim, noise_std=args.noise, read_noise_std=args.read_noise, steps=args.steps,
                            seeds=args.seeds, records=min(200, args.steps), seed=args.seed)  # fmt: skip
     substeps = 0 if args.time == "discrete" else (args.substeps or 2)
