@@ -145,12 +145,16 @@ def test_discrete_and_continuous_agree_as_eta_shrinks(device):
     assert gaps[1] < 0.01
 
 
-def test_tiki_taka_continuous_agrees_with_discrete_for_small_eta():
+@pytest.mark.parametrize(("device", "tt"), [
+    (SoftBounds(), TikiTaka(gamma=0.4, transfer=2e-3)),
+    (LogDomainPair(), TikiTaka(gamma=0.0, transfer=2e-3, a_leak=2.0, chop_every=500, c_leak=2e-4)),
+], ids=["reference", "logdomain chopped"])  # fmt: skip
+def test_tiki_taka_continuous_agrees_with_discrete_for_small_eta(device, tt):
     p = FloorProblem(dim=3, noise_std=0.3, steps=3000, seeds=2, records=4)
-    tt = TikiTaka(gamma=0.4, transfer=2e-3)
-    d = run_tiki_taka(SoftBounds(), [0.3], p, 1e-3, tt).weights
-    c = run_tiki_taka(SoftBounds(), [0.3], p, 1e-3, tt, substeps=4).weights
+    d = run_tiki_taka(device, [0.3], p, 1e-3, tt).weights
+    c = run_tiki_taka(device, [0.3], p, 1e-3, tt, substeps=4).weights
     assert np.max(np.abs(d - c)) < 0.01
+    assert np.max(np.abs(d)) > 0.1  # it learned something: the agreement is not two zeros
 
 
 @pytest.mark.parametrize("device", [SoftBounds(), LogDomainPair(lam=0.0)], ids=["reference", "logdomain"])
