@@ -243,6 +243,7 @@ for label, make in _CAL.items():
     cal = ("--calibration", "{w}/cal.json")
     case("calibration", f"{label}: train analog", ("train", "--model", "analog", *cal, "--json"), setup=make)
     case("calibration", f"{label}: compare", ("compare", *cal, "--quick", "--out", "{w}/report"), setup=make)
+    case("calibration", f"{label}: study asymmetry", ("study", "asymmetry", *cal, "--steps", "200"), setup=make)
 for path in ("/dev/zero", "/dev/null", "/", "{w}/missing.json"):
     case("calibration", f"--calibration {path}", ("train", "--model", "analog", "--calibration", path))
 
@@ -395,6 +396,23 @@ for argv in [("simulate", "nmos", "--model-file", "{w}/none.lib", "--nmos", "n1"
              ("train", "--model", "ideal", *MF), ("compare", *MF, "--out", "{w}/r"),
              ("sweep", "nmos", *MF, "--mc", "3", "--sweep", "vgs_v=0.3", "--out", "{w}/g.npz")]:  # fmt: skip
     case("model files", "refused: " + " ".join(argv[:4]), argv, setup=_file("card.lib", _CARD))
+
+# study asymmetry (issue 15): behavioural, no SPICE
+STUDY = ("study", "asymmetry")
+for argv in [("--asymmetry", "0,nan"), ("--asymmetry", "-0.1"), ("--asymmetry", ""), ("--asymmetry", ",".join(["0.1"] * 22)),
+             ("--eta", "inf"), ("--eta", "0.6"), ("--dim", "0"), ("--dim", "65"), ("--noise", "nan"), ("--read-noise", "11"),
+             ("--steps", "99"), ("--seeds", "-3"), ("--time", "analog"), ("--substeps", "0", "--time", "continuous")]:
+    case("bad values", "study asymmetry " + " ".join(argv), (*STUDY, *argv))
+case("work bounds", "study asymmetry: 1e7 steps x 1e4 seeds", (*STUDY, "--steps", "10000000", "--seeds", "10000"))
+case("mode options", "study asymmetry --substeps in discrete time", (*STUDY, "--substeps", "3"))
+case("output paths", "study --plots is a file", (*STUDY, "--steps", "200", "--plots", "{w}/f"), setup=_file("f", "x"))
+case("output paths", "study --plots under a file", (*STUDY, "--steps", "200", "--plots", "{w}/f/p"), setup=_file("f", "x"))
+case("calibration", "study asymmetry: --calibration /dev/zero", (*STUDY, "--calibration", "/dev/zero"))
+case("time limits", "study asymmetry --timeout 1", (*STUDY, "--steps", "10000000", "--seeds", "4", "--timeout", "1"), (1,))
+case("works", "study asymmetry", (*STUDY, "--steps", "400", "--seeds", "2", "--asymmetry", "0,0.5", "--json",
+     "--plots", "{w}/figs"), (0,), outputs=("figs/",))  # fmt: skip
+case("works", "study asymmetry --measured", (*STUDY, "--steps", "200", "--seeds", "2", "--asymmetry", "0", "--measured"), (0,))
+case("works", "study asymmetry continuous", (*STUDY, "--steps", "200", "--seeds", "2", "--time", "continuous", "--json"), (0,))
 
 
 # ------------------------------------------------------------------------------------ the checks
