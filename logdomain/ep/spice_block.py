@@ -27,6 +27,7 @@ import numpy as np
 
 from netlists.ebm_block import (
     EP_SIM,
+    EP_SIM_FALLBACK,
     EbmBlockParams,
     EbmWeights,
     check_weights,
@@ -98,6 +99,9 @@ class SpiceEbmBlock:
         self.i_nudge_a = float(i_nudge_a)
         # the text (and so the workers' loaded circuit) never changes: weights travel as point params
         self.circuit: SweepCircuit = ebm_sweep_circuit(tech, params, EbmWeights.uniform(params), self.sim)
+        #: looser tolerances for the points the first circuit does not solve (counted in ``n_fallback``)
+        self.fallback: SweepCircuit = ebm_sweep_circuit(tech, params, EbmWeights.uniform(params), EP_SIM_FALLBACK)
+        self.n_fallback = 0
         self._names = conductance_names(params)
         self._plus, self._minus = input_source_names(params)
         self._nudge = nudge_source_names(params)
@@ -134,12 +138,18 @@ class SpiceEbmBlock:
             point.update({n: -float(x) for n, x in zip(self._minus, u[i])})
             point.update({n: float(x) for n, x in zip(self._nudge, nudge[i])})
             points.append(point)
-        result = sweep(self.circuit, points, executor=self.executor, use_cache=False, quiet=True).raise_errors()
+        result = sweep(self.circuit, points, executor=self.executor, use_cache=False, quiet=True)
         self.n_points += b
-        v = np.stack([result[n] for n in self._outs], axis=1)
-        ip = np.stack([result[f"{n}#branch"] for n in self._plus], axis=1)
-        im = np.stack([result[f"{n}#branch"] for n in self._minus], axis=1)
-        return OperatingPoints(v, ip, im)
+        names = [*self._outs, *(f"{n}#branch" for n in self._plus), *(f"{n}#branch" for n in self._minus)]
+        table = np.stack([result[n] for n in names], axis=1)
+        failed = [e.index for e in result.errors]
+        if failed:  # rerun with looser tolerances; a point that fails again is an error
+            again = sweep(self.fallback, [points[i] for i in failed], executor=self.executor, use_cache=False,
+                          quiet=True).raise_errors()
+            table[failed] = np.stack([again[n] for n in names], axis=1)
+            self.n_fallback += len(failed)
+        n_out, n_in = self.params.n_out, self.params.n_in
+        return OperatingPoints(table[:, :n_out], table[:, n_out:n_out + n_in], table[:, n_out + n_in:])
 
     def ep_gradients(self, u: np.ndarray, c: np.ndarray, free: OperatingPoints | None = None
                      ) -> tuple[np.ndarray, np.ndarray, OperatingPoints]:
