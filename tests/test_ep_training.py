@@ -47,7 +47,6 @@ def test_digits_behavioural_whole_set(n_blocks):
     _check(result, n_blocks, 0.1)
 
 
-@pytest.mark.slow
 def test_wine_spice_blocks_subset():
     """EP through SPICE blocks (sweep workers, alter) on a subset vs the behavioural exact baseline."""
     data = load_dataset("wine", seed=0, subset=80)

@@ -47,7 +47,7 @@ __all__ = ["main", "build_parser", "UsageError", "CommandError"]
 
 #: modules with a ``register(subparsers)`` that adds commands with ``set_defaults(handler=...)``;
 #: a handler takes the parsed args and returns the JSON-able result dict
-_COMMAND_MODULES: tuple[str, ...] = ("calibrate", "train", "sweep", "montecarlo")
+_COMMAND_MODULES: tuple[str, ...] = ("calibrate", "train", "sweep", "montecarlo", "ep")
 
 
 class _Parser(argparse.ArgumentParser):

@@ -62,9 +62,9 @@ def random_circuit(seed: int) -> tuple[EbmBlockParams, EbmWeights, np.ndarray, n
 
 def check_circuit(tech: Technology, params: EbmBlockParams, weights: EbmWeights, u: np.ndarray, y: np.ndarray, *,
                   executor: Executor, rel_step: float = 1e-3, input_step_v: float = 1e-4,
-                  i_nudge_a: float = 2e-12) -> dict[str, Any]:
+                  i_nudge_a: float = 2e-12, point_timeout_s: float | None = None) -> dict[str, Any]:
     """EP vs central finite differences for one circuit; returns the figures (see module docstring)."""
-    block = SpiceEbmBlock(tech, params, weights, executor=executor, i_nudge_a=i_nudge_a)
+    block = SpiceEbmBlock(tech, params, weights, executor=executor, i_nudge_a=i_nudge_a, point_timeout_s=point_timeout_s)
     b = u.shape[0]
     free = block.solve(u)
     c = (free.v - y) / LOSS_SCALE_V**2
@@ -97,7 +97,7 @@ def check_circuit(tech: Technology, params: EbmBlockParams, weights: EbmWeights,
     vv = opu.v.reshape(b, params.n_in, 2, params.n_out)
     lu = 0.5 * np.sum((vv - y[:, None, None, :]) ** 2, axis=-1) / LOSS_SCALE_V**2
     fd_u = (lu[:, :, 0] - lu[:, :, 1]) / (2.0 * input_step_v)
-    with Simulator(EP_SIM) as sim:
+    with Simulator(EP_SIM, timeout_s=point_timeout_s) as sim:
         netlist = ebm_block(tech, params, weights, u[0])
         report = check_regions(netlist, sim.run(netlist), EP_SIM)
     regions = [{"device": d.name, "v_v": d.vgs_v, "id_a": d.id_a, "ic": d.ic, "weak_inversion": bool(d.weak_inversion)}
@@ -123,14 +123,15 @@ def check_circuit(tech: Technology, params: EbmBlockParams, weights: EbmWeights,
     }
 
 
-def spice_gradcheck(tech: Technology, seed: int, *, n_circuits: int = 3, executor: Executor) -> dict[str, Any]:
+def spice_gradcheck(tech: Technology, seed: int, *, n_circuits: int = 3, executor: Executor,
+                    point_timeout_s: float | None = None) -> dict[str, Any]:
     """Check ``n_circuits`` random circuits (seeds ``seed, seed+1, …``); JSON-able result with ``circuits``."""
     if isinstance(n_circuits, bool) or not isinstance(n_circuits, int) or not 1 <= n_circuits <= 50:
         raise ParameterError(f"n_circuits must be an integer in [1, 50], got {n_circuits!r}")
     circuits = []
     for k in range(n_circuits):
         params, weights, u, y = random_circuit(seed + k)
-        out = check_circuit(tech, params, weights, u, y, executor=executor)
+        out = check_circuit(tech, params, weights, u, y, executor=executor, point_timeout_s=point_timeout_s)
         out["seed"] = seed + k
         circuits.append(out)
     return {"circuits": circuits, "technology": tech.label, "loss_scale_v": LOSS_SCALE_V}

@@ -81,7 +81,8 @@ def block_law(tech: Technology, params: EbmBlockParams) -> DiodeLaw:
 
 def compare_training(data: dict[str, np.ndarray], config: FfEbmConfig, *, tech: Technology, backend: str = "behavioural",
                      executor: Executor | None = None, block_params: EbmBlockParams | None = None,
-                     progress: Callable[[str, int, dict], None] | None = None) -> dict[str, Any]:
+                     progress: Callable[[str, int, dict], None] | None = None,
+                     point_timeout_s: float | None = None) -> dict[str, Any]:
     """EP training (``backend`` ``"behavioural"`` or ``"spice"``) and the exact-gradient baseline (behavioural
     block, implicit differentiation) from the same initial parameters; JSON-able result."""
     if backend not in ("behavioural", "spice"):
@@ -101,7 +102,8 @@ def compare_training(data: dict[str, np.ndarray], config: FfEbmConfig, *, tech: 
             out = []
             for i, p in enumerate(model.block_params):
                 if name == "ep" and backend == "spice":
-                    out.append(SpiceAdapter(SpiceEbmBlock(tech, p, model.block_weights(i), executor=executor)))
+                    out.append(SpiceAdapter(SpiceEbmBlock(tech, p, model.block_weights(i), executor=executor,
+                                                             point_timeout_s=point_timeout_s)))
                 else:
                     out.append(BehaviouralAdapter(BehaviouralEbmBlock(p, law, model.block_weights(i)), gradient))
             made.extend(out)

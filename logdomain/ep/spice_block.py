@@ -86,21 +86,26 @@ class SpiceEbmBlock:
     executor : a kept :func:`netlists.sweep.sweep_executor` (warm workers with the circuit loaded).
     sim : SimParams; tight tolerances by default (:data:`netlists.ebm_block.EP_SIM`).
     i_nudge_a : largest nudging current of a sample, A.
+    point_timeout_s : wall-clock limit of one operating point, s (default: ``sim.timeout_s``).
     """
 
     def __init__(self, tech: Technology, params: EbmBlockParams, weights: EbmWeights, *, executor: Executor,
-                 sim: SimParams | None = None, i_nudge_a: float = 2e-12) -> None:
+                 sim: SimParams | None = None, i_nudge_a: float = 2e-12, point_timeout_s: float | None = None) -> None:
         if not (np.isfinite(i_nudge_a) and 1e-16 <= i_nudge_a <= 1e-8):
             raise ParameterError(f"SpiceEbmBlock.i_nudge_a must be in [1e-16, 1e-08] A, got {i_nudge_a!r}")
         self.tech = tech
         self.params = params
         self.sim = sim or EP_SIM
+        fallback = EP_SIM_FALLBACK
+        if point_timeout_s is not None:
+            self.sim = self.sim.replace(timeout_s=point_timeout_s)
+            fallback = fallback.replace(timeout_s=point_timeout_s)
         self.executor = executor
         self.i_nudge_a = float(i_nudge_a)
         # the text (and so the workers' loaded circuit) never changes: weights travel as point params
         self.circuit: SweepCircuit = ebm_sweep_circuit(tech, params, EbmWeights.uniform(params), self.sim)
         #: looser tolerances for the points the first circuit does not solve (counted in ``n_fallback``)
-        self.fallback: SweepCircuit = ebm_sweep_circuit(tech, params, EbmWeights.uniform(params), EP_SIM_FALLBACK)
+        self.fallback: SweepCircuit = ebm_sweep_circuit(tech, params, EbmWeights.uniform(params), fallback)
         self.n_fallback = 0
         self._names = conductance_names(params)
         self._plus, self._minus = input_source_names(params)
