@@ -17,6 +17,8 @@ from logdomain.ep.behavioural import BehaviouralEbmBlock
 from logdomain.ep.gradcheck import cosine, random_circuit, relative_error
 from logdomain.ep.spice_block import SpiceEbmBlock
 
+pytestmark = pytest.mark.spice
+
 SKY = get_technology("sky130")
 PARAMS = EbmBlockParams()
 

@@ -14,6 +14,8 @@ from netlists.sweep import sweep_executor
 from logdomain.ep.gradcheck import random_circuit, spice_gradcheck
 from logdomain.ep.spice_block import SpiceEbmBlock, energy_grad_weights
 
+pytestmark = pytest.mark.spice
+
 SKY = get_technology("sky130")
 
 

@@ -10,6 +10,8 @@ from netlists.sweep import sweep_executor
 from logdomain.ep.ffebm import FfEbmConfig, load_dataset
 from logdomain.ep.run import compare_training
 
+pytestmark = pytest.mark.spice
+
 SKY = get_technology("sky130")
 
 

