@@ -51,6 +51,10 @@ def render_ep_markdown(result: dict[str, Any]) -> str:
         f"- test accuracy, EP: **{100 * result['test_accuracy']:.2f} %**; exact-gradient baseline: "
         f"**{100 * result['baseline_test_accuracy']:.2f} %** (gap {result['accuracy_gap_points']:+.2f} points)",
         f"- training accuracy, EP {100 * result['train_accuracy']:.2f} %, baseline {100 * result['baseline_train_accuracy']:.2f} %",
+        "- baseline: the same network from the same initial parameters and minibatch order, behavioural blocks "
+        "(fitted diode law), exact gradients by implicit differentiation",
+        f"- largest difference of the training loss between the two runs over the epochs: "
+        f"{max(abs(a - b) / b for a, b in zip(result['curves']['ep']['train_loss'], result['curves']['baseline']['train_loss'])):.2e} (relative)",
         f"- wall time: EP {result['elapsed_s']['ep']:.1f} s, baseline {result['elapsed_s']['baseline']:.1f} s",
     ]
     if result["backend"] == "spice":
