@@ -46,3 +46,11 @@ def test_bad_options_exit_2_naming_the_option(argv, message, capsys):
     assert main(argv) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and message in err[0]
+
+
+def test_netlist_command_prints_the_block(capsys):
+    assert main(["netlist", "ebm", "--tech", "sky130", "--set", "n_in=2", "--set", "n_out=3"]) == 0
+    text = capsys.readouterr().out
+    assert text.count("sky130_fd_pr__nfet_01v8 w=20 l=0.5") == 3 and "rl_1_2 o_1 o_2" in text
+    assert main(["netlist", "ebm", "--set", "lateral=some"]) == 2
+    assert "EbmBlockParams.lateral must be one of all, none" in capsys.readouterr().err
