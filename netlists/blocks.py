@@ -6,6 +6,7 @@ validated parameter object. Each generator documents the law it is checked again
 
 from __future__ import annotations
 
+from .ebm_block import EbmBlockParams, ebm_block
 from .netlist import Analysis, Netlist, NetlistBuilder
 from .params import DiodeParams, MirrorParams, MosArrayParams, MosBenchParams, MultiplierParams
 from .technologies.base import Technology
@@ -140,4 +141,6 @@ BLOCKS = {
     "diode": (diode, DiodeParams),
     "mirror": (mirror, MirrorParams),
     "multiplier": (multiplier, MultiplierParams),
+    # energy-based block (netlists.ebm_block): every conductance at g_init_s, inputs at 0 V
+    "ebm": (ebm_block, EbmBlockParams),
 }

@@ -357,6 +357,26 @@ case("time limits", "calibrate --timeout 1", ("calibrate", "--tech", "ekv", "--q
 case("time limits", "subprocess: sweep --timeout 2", (*LONG_SWEEP, "--timeout", "2", "--out", "{w}/g.npz"), (1,),
      subprocess=True)  # fmt: skip
 
+# --------------------------------------------------------------------------- ep (energy-based blocks)
+
+EP_TRAIN = ("ep", "train", "--data", "wine")
+for argv in [("ep",), ("ep", "nosuch"), ("ep", "train"), ("ep", "train", "--data", "iris"),
+             (*EP_TRAIN, "--blocks", "0"), (*EP_TRAIN, "--blocks", "3"), (*EP_TRAIN, "--lr", "nan"),
+             (*EP_TRAIN, "--lr", "0"), (*EP_TRAIN, "--lr", "inf"), (*EP_TRAIN, "--epochs", "0"),
+             (*EP_TRAIN, "--epochs", "1e9"), (*EP_TRAIN, "--subset", "5"), (*EP_TRAIN, "--subset", "500"),
+             (*EP_TRAIN, "--batch-size", "0"), (*EP_TRAIN, "--hidden", "65"), (*EP_TRAIN, "--block-out", "-1"),
+             (*EP_TRAIN, "--seed", "-1"), (*EP_TRAIN, "--backend", "ngspice"),
+             ("ep", "train", "--data", "digits", "--backend", "spice"),
+             (*EP_TRAIN, "--backend", "spice", "--subset", "178", "--epochs", "200", "--blocks", "2"),
+             (*EP_TRAIN, "--workers", "2"), (*EP_TRAIN, "--point-timeout", "10"),
+             (*EP_TRAIN, "--out", "{w}/f.txt"), ("ep", "gradcheck", "--seed", "-1"), ("ep", "gradcheck", "--seed", "x"),
+             ("ep", "gradcheck", "--circuits", "0"), ("ep", "gradcheck", "--circuits", "21"),
+             ("ep", "gradcheck", "--workers", "0"), ("ep", "gradcheck", "--data", "wine"),
+             ("ep", "gradcheck", "--point-timeout", "nan")]:  # fmt: skip
+    category = ("mode options" if {"--workers", "--point-timeout"} & set(argv) and "gradcheck" not in argv else
+                "output paths" if "--out" in argv else "work bounds" if "spice" in argv else "bad values")
+    case(category, " ".join(argv), argv, setup=_file("f.txt", "x") if "{w}/f.txt" in argv else None)
+
 # ------------------------------------------------------------------------------ runs that work
 
 case("works", "train ideal", ("train", "--json"), (0,))
@@ -373,6 +393,9 @@ case("works", "sweep below the PDK's smallest width", ("sweep", "nmos", "--tech"
 case("works", "subprocess: --data is a FIFO", ("train", "--data", "{w}/d.csv", "--target", "y"), (2,), setup=_fifo("d.csv"),
      subprocess=True)  # fmt: skip
 case("works", "--version", ("--version",), (0,))
+case("works", "ep train wine", (*EP_TRAIN, "--epochs", "2", "--out", "{w}/rep", "--json"), (0,),
+     outputs=("rep/",))  # fmt: skip
+case("works", "ep gradcheck", ("ep", "gradcheck", "--circuits", "1", "--json"), (0,))
 
 # ------------------------------------------------------ bring your own technology (issue 13 item 3)
 

@@ -62,10 +62,27 @@ def test_point_timeout_fails_the_run_naming_the_option(capsys):
     assert code == 1 and "exceeded its timeout" in err[-1] and "--point-timeout" in err[-1]
 
 
+def _dests(parser: argparse.ArgumentParser) -> set[str]:
+    """Dests of ``parser`` and of its own subcommands (``ep train``), and their defaults."""
+    out = set(parser._defaults)
+    for action in parser._actions:
+        out.add(action.dest)
+        if isinstance(action, argparse._SubParsersAction):
+            for sub in action.choices.values():
+                out |= _dests(sub)
+    return out
+
+
 def test_mode_table_names_real_options():
     for command, (mode_dest, table) in APPLIES.items():
-        dests = {a.dest for a in _subparser(command)._actions}
+        dests = _dests(_subparser(command))
         assert mode_dest in dests and set(table) <= dests, (command, set(table) - dests)
+
+
+def test_ep_options_of_the_spice_backend_are_refused_with_behavioural(capsys):
+    assert main(["ep", "train", "--data", "wine", "--workers", "2"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == ["logdomain: error: --workers does not apply to --backend behavioural (only to --backend spice)"]
 
 
 def test_a_default_value_given_explicitly_is_still_refused(capsys):

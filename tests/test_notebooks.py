@@ -21,7 +21,8 @@ from nbclient.exceptions import CellExecutionError
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOK_DIR = ROOT / "notebooks"
-NOTEBOOKS = ("01_netlists.ipynb", "02_calibration.ipynb", "03_training.ipynb", "04_spice_vs_behavioural.ipynb")
+NOTEBOOKS = ("01_netlists.ipynb", "02_calibration.ipynb", "03_training.ipynb", "04_spice_vs_behavioural.ipynb",
+             "05_ep.ipynb")
 #: a hang guard, not a timing: the longest cell takes ~15 s on a 2-core machine; a loaded CI machine
 #: may be several times slower, a hung kernel never finishes
 CELL_TIMEOUT_S = 1800

@@ -68,6 +68,6 @@ def test_readme_links_every_notebook():
     section = README[README.index("\n## Notebooks\n"):]
     section = section[: section.index("\n## ", 1)]
     notebooks = sorted(p.name for p in (ROOT / "notebooks").glob("*.ipynb"))
-    assert len(notebooks) == 4
+    assert len(notebooks) == 5
     for name in notebooks:
         assert f"[{name}](notebooks/{name})" in section, name

@@ -35,6 +35,7 @@ APPLIES: dict[str, tuple[str, dict[str, frozenset[str]]]] = {
         **{name: frozenset({"spice"}) for name in ("tech", "corner", "dim", "samples", "point_timeout", "mismatch",
                                                    "workers", "model_file", "nmos", "pmos")},
     }),
+    "ep": ("backend", {name: frozenset({"spice"}) for name in ("workers", "point_timeout")}),
 }  # fmt: skip
 
 
@@ -84,7 +85,8 @@ def check_applicable(parser: argparse.ArgumentParser, args: argparse.Namespace, 
         mode = getattr(args, mode_dest)
         for dest in sorted(given & set(table)):
             if mode not in table[dest]:
-                form = {"block": "simulate {}", "model": "--model {}", "against": "--against {}"}[mode_dest]
+                form = {"block": "simulate {}", "model": "--model {}", "against": "--against {}",
+                        "backend": "--backend {}"}[mode_dest]
                 modes = " or ".join(form.format(m) for m in sorted(table[dest]))
                 raise UsageError(f"{_flag(parser, dest)} does not apply to {form.format(mode)} (only to {modes})")
     check_tech_options(args, given)

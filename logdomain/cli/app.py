@@ -48,7 +48,7 @@ __all__ = ["main", "build_parser", "UsageError", "CommandError"]
 
 #: modules with a ``register(subparsers)`` that adds commands with ``set_defaults(handler=...)``;
 #: a handler takes the parsed args and returns the JSON-able result dict
-_COMMAND_MODULES: tuple[str, ...] = ("calibrate", "train", "sweep", "montecarlo", "study")
+_COMMAND_MODULES: tuple[str, ...] = ("calibrate", "train", "sweep", "montecarlo", "study", "ep")
 
 
 class _Parser(argparse.ArgumentParser):

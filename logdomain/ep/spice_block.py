@@ -1,0 +1,179 @@
+"""Equilibrium propagation through a SPICE energy-based block (:mod:`netlists.ebm_block`).
+
+The block is loaded once per sweep worker (:func:`netlists.sweep.sweep` on a kept executor); every
+operating point changes only values: conductances with ``alterparam`` (``.param gp_k_j``, S; one
+``reset`` per weight update per worker), input sources and nudging currents with ``alter``.
+
+EP estimate (Scellier & Bengio 2017, centred form; Kendall et al. 2020 for the circuit). With the
+loss ``L = C(v)`` of the output voltages v (V), nudge output k with the current
+``I_k = −β·c_k``, ``c = ∂C/∂v`` at the free operating point (1/V·[L]); then for any parameter θ
+of the energy E (the co-content, J)::
+
+    dL/dθ ≈ [∂E/∂θ(+β) − ∂E/∂θ(−β)] / (2β)
+
+with ``∂E/∂g = ½·ΔV²`` (V²) for a conductance and ``∂E/∂u_j = −i(vxp_j) + i(vxn_j)`` (A) for an input
+pair. The nudge uses ``c`` of the free state (fixed currents): the nudged state then minimises
+``E + β·cᵀv``, whose β-derivative at 0 gives the same gradient as nudging with C itself (both are
+``−cᵀ·H⁻¹·∂²E/∂v∂θ``, H the symmetric Hessian of E); the centred estimate is exact to O(β²).
+β is chosen per sample so that the largest nudging current is ``i_nudge_a``.
+"""
+
+from __future__ import annotations
+
+from concurrent.futures import Executor
+from dataclasses import dataclass
+
+import numpy as np
+
+from netlists.ebm_block import (
+    EP_SIM,
+    EP_SIM_FALLBACK,
+    EbmBlockParams,
+    EbmWeights,
+    check_weights,
+    conductance_names,
+    ebm_sweep_circuit,
+    input_source_names,
+    nudge_source_names,
+    output_nodes,
+)
+from netlists.errors import ParameterError
+from netlists.params import SimParams
+from netlists.sweep import SweepCircuit, sweep
+from netlists.technologies.base import Technology
+
+__all__ = ["SpiceEbmBlock", "OperatingPoints", "energy_grad_weights"]
+
+
+@dataclass
+class OperatingPoints:
+    """Operating points of a batch: output voltages ``v`` (B, n_out) in V, input-source branch
+    currents ``i_plus``, ``i_minus`` (B, n_in) in A (ngspice's sign: + node → source → ground)."""
+
+    v: np.ndarray
+    i_plus: np.ndarray
+    i_minus: np.ndarray
+
+    def energy_grad_inputs(self) -> np.ndarray:
+        """∂E/∂u_j = −i(vxp_j) + i(vxn_j), A, shape (B, n_in)."""
+        return -self.i_plus + self.i_minus
+
+
+def energy_grad_weights(params: EbmBlockParams, u: np.ndarray, v: np.ndarray, v_bias_v: float) -> np.ndarray:
+    """∂E/∂g = ½·ΔV² across every conductance (V²), shape (B, n_weights) in the order of
+    :meth:`EbmWeights.flat`; ``u`` (B, n_in) inputs in V, ``v`` (B, n_out) outputs in V."""
+    ub = np.concatenate([u, np.full((u.shape[0], 1), v_bias_v)], axis=1)
+    dp = v[:, :, None] - ub[:, None, :]
+    dn = v[:, :, None] + ub[:, None, :]
+    pairs = params.lateral_pairs()
+    if pairs:
+        k, l = np.array(pairs).T
+        dl = v[:, k] - v[:, l]
+    else:
+        dl = np.zeros((u.shape[0], 0))
+    b = u.shape[0]
+    return 0.5 * np.concatenate([dp.reshape(b, -1) ** 2, dn.reshape(b, -1) ** 2, dl ** 2], axis=1)
+
+
+class SpiceEbmBlock:
+    """One energy-based block simulated in ngspice through sweep workers that keep it loaded.
+
+    Parameters
+    ----------
+    tech : Technology (sky130 for the PDK's diode-connected nfet_01v8).
+    params : EbmBlockParams.
+    weights : EbmWeights, S (validated; change with :meth:`set_weights`).
+    executor : a kept :func:`netlists.sweep.sweep_executor` (warm workers with the circuit loaded).
+    sim : SimParams; tight tolerances by default (:data:`netlists.ebm_block.EP_SIM`).
+    i_nudge_a : largest nudging current of a sample, A.
+    point_timeout_s : wall-clock limit of one operating point, s (default: ``sim.timeout_s``).
+    """
+
+    def __init__(self, tech: Technology, params: EbmBlockParams, weights: EbmWeights, *, executor: Executor,
+                 sim: SimParams | None = None, i_nudge_a: float = 2e-12, point_timeout_s: float | None = None) -> None:
+        if not (np.isfinite(i_nudge_a) and 1e-16 <= i_nudge_a <= 1e-8):
+            raise ParameterError(f"SpiceEbmBlock.i_nudge_a must be in [1e-16, 1e-08] A, got {i_nudge_a!r}")
+        self.tech = tech
+        self.params = params
+        self.sim = sim or EP_SIM
+        fallback = EP_SIM_FALLBACK
+        if point_timeout_s is not None:
+            self.sim = self.sim.replace(timeout_s=point_timeout_s)
+            fallback = fallback.replace(timeout_s=point_timeout_s)
+        self.executor = executor
+        self.i_nudge_a = float(i_nudge_a)
+        # the text (and so the workers' loaded circuit) never changes: weights travel as point params
+        self.circuit: SweepCircuit = ebm_sweep_circuit(tech, params, EbmWeights.uniform(params), self.sim)
+        #: looser tolerances for the points the first circuit does not solve (counted in ``n_fallback``)
+        self.fallback: SweepCircuit = ebm_sweep_circuit(tech, params, EbmWeights.uniform(params), fallback)
+        self.n_fallback = 0
+        self._names = conductance_names(params)
+        self._plus, self._minus = input_source_names(params)
+        self._nudge = nudge_source_names(params)
+        self._outs = output_nodes(params)
+        self.set_weights(weights)
+        self.n_points = 0
+
+    def set_weights(self, weights: EbmWeights) -> None:
+        """Validate and store the conductances (S) used by the next operating points."""
+        self.weights = check_weights(self.params, weights)
+        self._gparams = dict(zip(self._names, (float(g) for g in self.weights.flat())))
+
+    def _check_u(self, u: np.ndarray) -> np.ndarray:
+        u = np.atleast_2d(np.asarray(u, dtype=float))
+        p = self.params
+        if u.ndim != 2 or u.shape[1] != p.n_in or not np.all(np.isfinite(u)) or np.any(np.abs(u) > p.v_in_max_v):
+            raise ParameterError(f"block inputs must be finite, shape (B, {p.n_in}), within ±{p.v_in_max_v:g} V; "
+                                 f"got shape {u.shape}")
+        return u
+
+    def solve(self, u: np.ndarray, nudge_a: np.ndarray | None = None, *, gparams: list[dict] | None = None
+              ) -> OperatingPoints:
+        """Operating points for inputs ``u`` (B, n_in) V and nudging currents ``nudge_a`` (B, n_out) A
+        (default 0); ``gparams`` (one conductance mapping per point) overrides the weights."""
+        u = self._check_u(u)
+        b = u.shape[0]
+        nudge = np.zeros((b, self.params.n_out)) if nudge_a is None else np.asarray(nudge_a, dtype=float)
+        if nudge.shape != (b, self.params.n_out) or not np.all(np.isfinite(nudge)):
+            raise ParameterError(f"nudging currents must be finite, shape ({b}, {self.params.n_out})")
+        points = []
+        for i in range(b):
+            point = dict(self._gparams if gparams is None else gparams[i])
+            point.update({n: float(x) for n, x in zip(self._plus, u[i])})
+            point.update({n: -float(x) for n, x in zip(self._minus, u[i])})
+            point.update({n: float(x) for n, x in zip(self._nudge, nudge[i])})
+            points.append(point)
+        result = sweep(self.circuit, points, executor=self.executor, use_cache=False, quiet=True)
+        self.n_points += b
+        names = [*self._outs, *(f"{n}#branch" for n in self._plus), *(f"{n}#branch" for n in self._minus)]
+        table = np.stack([result[n] for n in names], axis=1)
+        failed = [e.index for e in result.errors]
+        if failed:  # rerun with looser tolerances; a point that fails again is an error
+            again = sweep(self.fallback, [points[i] for i in failed], executor=self.executor, use_cache=False,
+                          quiet=True).raise_errors()
+            table[failed] = np.stack([again[n] for n in names], axis=1)
+            self.n_fallback += len(failed)
+        n_out, n_in = self.params.n_out, self.params.n_in
+        return OperatingPoints(table[:, :n_out], table[:, n_out:n_out + n_in], table[:, n_out + n_in:])
+
+    def ep_gradients(self, u: np.ndarray, c: np.ndarray, free: OperatingPoints | None = None
+                     ) -> tuple[np.ndarray, np.ndarray, OperatingPoints]:
+        """Centred EP: (dL/dg per sample (B, n_weights) in 1/S·[L], dL/du (B, n_in) in 1/V·[L], free state).
+
+        ``c`` (B, n_out): ∂L/∂v at the free state, 1/V. Two nudged solves per sample (±β).
+        """
+        u = self._check_u(u)
+        free = free if free is not None else self.solve(u)
+        c = np.asarray(c, dtype=float)
+        scale = np.max(np.abs(c), axis=1)
+        beta = np.where(scale > 0, self.i_nudge_a / np.where(scale > 0, scale, 1.0), 0.0)  # A·V per unit of L
+        nudges = -beta[:, None] * c
+        both = self.solve(np.concatenate([u, u]), np.concatenate([nudges, -nudges]))
+        b = u.shape[0]
+        plus = OperatingPoints(both.v[:b], both.i_plus[:b], both.i_minus[:b])
+        minus = OperatingPoints(both.v[b:], both.i_plus[b:], both.i_minus[b:])
+        safe = np.where(beta > 0, 2.0 * beta, 1.0)[:, None]
+        vb = self.params.v_bias_v
+        gw = (energy_grad_weights(self.params, u, plus.v, vb) - energy_grad_weights(self.params, u, minus.v, vb)) / safe
+        gu = (plus.energy_grad_inputs() - minus.energy_grad_inputs()) / safe
+        return gw, gu, free
