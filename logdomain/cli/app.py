@@ -90,7 +90,7 @@ def build_parser() -> argparse.ArgumentParser:
     _tech_options(netlist)
 
     simulate = sub.add_parser("simulate", help="simulate a block and compare with its law")
-    simulate.add_argument("block", choices=["nmos", "pmos", "multiplier", "learner"])
+    simulate.add_argument("block", choices=["nmos", "pmos", "multiplier", "learner", "retention"])
     _tech_options(simulate)
     from .learner import add_learner_arguments
 
@@ -159,6 +159,10 @@ def _cmd_simulate(args: argparse.Namespace) -> dict[str, Any]:
         from .learner import simulate_learner
 
         return simulate_learner(args, _sim_params(args, reltol=1e-4, timeout_s=LEARNER_POINT_TIMEOUT_S))
+    if args.block == "retention":
+        from .retention import simulate_retention
+
+        return simulate_retention(args, _sim_params(args))
     sim = _sim_params(args)
     params = _params(args.block, args)
     tech = get_technology(args.tech, corner=args.corner)

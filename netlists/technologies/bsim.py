@@ -3,6 +3,11 @@
 The card is documented line by line in the file: V_T0 = ±0.55 V, swing ≈ 80–90 mV/dec,
 mild DIBL. It is a generic 1.8 V process, useful to see how a real compact model
 (body effect, DIBL, channel-length modulation, junctions) departs from the EKV ideal.
+
+Junctions: every instance gets the single-finger geometry of sky130's layout convention
+(``AD = AS = W·0.29 µm``, ``PD = PS = 2·(W + 0.29 µm)``, see :mod:`.sky130`), so the card's
+junction diodes (``jss``, ``jsws``: documented in the card) carry their leakage; the card is a
+generic process with no layout rules of its own, and the same geometry keeps the two comparable.
 """
 
 from __future__ import annotations
@@ -25,6 +30,8 @@ class BsimTechnology(Technology):
 
     name = "bsim"
     vdd_v = 1.8
+    #: sky130's diffusion extension (module docstring), m
+    diffusion_extension_m = 0.29e-6
 
     def preamble(self, temp_c: float) -> list[str]:
         return [line for line in BSIM_CARD_PATH.read_text().splitlines() if line and not line.startswith("*")]
