@@ -106,6 +106,9 @@ class Netlist:
     #: nodes that get a zero-current source ``iprb_<node>`` (``0 → node``, 0 A: it changes no solution)
     #: whose ``@iprb_<node>[v]`` reads V(node) at a halt of the transient without saving the node
     probe_nodes: tuple[str, ...] = ()
+    #: independent DC voltage sources → their voltage (V): the circuit's supplies and rails, whose
+    #: currents give the power it draws (:mod:`netlists.cost`); filled by :meth:`NetlistBuilder.vsource`
+    supplies: dict[str, float] = field(default_factory=dict)
 
     def region_probes(self) -> dict[str, str]:
         """Special vectors to read at a halt for the region checker → the vector names it reads
@@ -223,7 +226,10 @@ class NetlistBuilder:
         self.netlist.elements.append(" ".join([name, *checked, value]))
 
     def vsource(self, name: str, p: str, n: str, dc_v: float) -> None:
+        """DC voltage source ``p`` − ``n`` = ``dc_v`` (V); recorded in :attr:`Netlist.supplies` when ``n`` is ground."""
         self._add(name, (p, n), f"dc {spice_number(dc_v)}")
+        if n == "0":
+            self.netlist.supplies[name] = float(dc_v)
 
     def isource(self, name: str, p: str, n: str, dc_a: float) -> None:
         """Current ``dc_a`` flows from ``p`` through the source into ``n``."""
@@ -273,19 +279,23 @@ class NetlistBuilder:
         parts = [f"v({_node(node)})={spice_number(v)}" for node, v in sorted(volts.items())]
         self.netlist.elements.append(".nodeset " + " ".join(parts))
 
-    def save(self, *, nodes: tuple[str, ...] = (), devices: tuple[str, ...] = ()) -> None:
+    def save(self, *, nodes: tuple[str, ...] = (), devices: tuple[str, ...] = (), sources: tuple[str, ...] = ()) -> None:
         """Store only these vectors over the analyses (``.save``, besides the time or sweep axis): the
         voltages of ``nodes`` (vectors ``node``) and the drain currents of ``devices`` (vectors
         ``vam_<device>#branch``, see :func:`ammeter_name`). ngspice keeps every accepted time point of
-        every saved vector; by default it saves all nodes, including each device's internal ones."""
+        every saved vector; by default it saves all nodes, including each device's internal ones.
+        ``sources``: voltage sources whose branch currents are saved too (vectors ``<name>#branch``)."""
         known = {d.name for d in self.netlist.devices}
+        for src in sources:
+            if check_identifier(src, "saved source").lower() not in self._names or not src.lower().startswith("v"):
+                raise NetlistError(f"cannot save the current of {src!r}: no such voltage source (add it first)")
         for dev in devices:
             if check_identifier(dev, "saved device") not in known:
                 raise NetlistError(f"cannot save the current of {dev!r}: no such device (add it first)")
         for node in nodes:
             if _node(node) not in self.netlist.nodes:
                 raise NetlistError(f"cannot save node {node!r}: no element uses it")
-        saves = [f"v({n})" for n in nodes] + [f"i({ammeter_name(d)})" for d in devices]
+        saves = [f"v({n})" for n in nodes] + [f"i({ammeter_name(d)})" for d in devices] + [f"i({v.lower()})" for v in sources]
         self.netlist.saves = tuple(dict.fromkeys([*self.netlist.saves, *saves]))
 
     def probe_regions(self) -> None:
