@@ -23,12 +23,17 @@ their off-state current at V_GS ≈ 0, mirrored into V_C — the largest share a
 share grows with temperature and dominates at 125 °C (``simulate retention --json``:
 ``i_leak_a`` and ``i_leak_junction_a``).
 
-Two measurements (currents in A, voltages in V, C in F, t in s)::
+One transient, two measurements (currents in A, voltages in V, C in F, t in s)::
 
-    hold  (.op, V_C held by a source at the weight's voltage): I_leak = current the source absorbs
-          = net current the circuit pushes into the storage node;  predicted dV_C/dt = I_leak/C
-    drift (.tran, V_C released from the same voltage, ``t_stop`` long): dV_C/dt from a straight-line
-          fit of V_C(t); d ln I_w/dt from ln I_w(t) of the output device mw
+    hold    (0 … t_settle: V_C held by the source vhold through a closed switch, while the nodes that
+            carry only off-state currents relax): I_leak = vhold's current over the hold's last tenth
+            = net current the circuit pushes into the storage node;  predicted dV_C/dt = I_leak/C
+    release (the switch opens at t_settle; V_C drifts for t_drift): dV_C/dt from a straight-line fit
+            of V_C(t); d ln I_w/dt from ln I_w(t) of the output device mw
+
+(The operating point of those off nodes is ill-conditioned — femtoampere currents, ngspice's DC
+solve falls back to a pseudo-transient — so it is not trusted: the hold lets them settle in time,
+``settle_change`` reports how still the held current was, and the release checks the hold.)
 
     dI_w/dt = I_w · d ln I_w/dt    (= κ·I_w/U_T · dV_C/dt in weak inversion)
     dw/dt   = s_w · dI_w/dt / I_u  (one half, weights in scaled units; w = s_w (W⁺ − W⁻)/I_u)
@@ -67,6 +72,10 @@ __all__ = ["RetentionResult", "retention_bench", "measure_retention", "leak_lam_
 #: relative change of V_C the drift transient aims at (long enough to measure, short enough to stay linear)
 _DRIFT_TARGET_V = 5e-3
 _T_STOP_MIN_S, _T_STOP_MAX_S = 0.05, 200.0
+#: the hold counts as settled when its current changed by less than this between its last two tenths;
+#: otherwise it is repeated 4× longer, up to _T_SETTLE_MAX_S
+_SETTLED = 0.05
+_T_SETTLE_MAX_S = 1280.0
 
 
 def lsb(bits: int) -> float:
@@ -98,20 +107,23 @@ def fit_arrhenius(temp_c: np.ndarray, i_a: np.ndarray, t_ref_c: float = 27.0) ->
     return float(np.exp(intercept)), float(-slope * BOLTZMANN_J_PER_K / ELEMENTARY_CHARGE_C)
 
 
-def retention_bench(tech: Technology, p: LearnerParams, v_c_v: float, *, hold: bool,
-                    t_stop_s: float = 1.0, points: int = 200, nodeset_v: dict[str, float] | None = None) -> Netlist:  # fmt: skip
+def retention_bench(tech: Technology, p: LearnerParams, v_c_v: float, *, t_settle_s: float, t_drift_s: float = 0.0,
+                    points: int = 400, nodeset_v: dict[str, float] | None = None) -> Netlist:  # fmt: skip
     """One learner weight cell with its inputs and I_λ off (module docstring), state node ``vc``.
 
-    ``hold=True``: V(vc) is held at ``v_c_v`` by the source ``vhold`` and the analysis is ``.op``
-    (its branch current is the leakage into vc). ``hold=False``: vc starts at ``v_c_v`` (``.ic``) and
-    is released; ``.tran`` to ``t_stop_s`` (s) with ``points`` steps. ``nodeset_v`` (node → V):
-    ``.nodeset`` guesses for the operating point (nodes carrying only off-state currents converge
-    poorly at low temperature without them).
+    ``vc`` is held at ``v_c_v`` (V) by the source ``vhold`` through the switch ``shold`` (closed, 1 Ω)
+    for ``t_settle_s`` (s): the nodes that carry only off-state currents relax to their state, and
+    vhold's current is then the leakage into vc. The switch opens at ``t_settle_s`` (open: 1e16 Ω,
+    0.03 fA at 0.3 V) and vc drifts for ``t_drift_s`` (s; 0: no release). The time step is at most
+    the shorter of ``t_settle_s/points`` and ``t_drift_s/points``. ``nodeset_v`` (node → V): guesses
+    for the operating point.
     """
     if not math.isfinite(v_c_v) or not 0.0 <= v_c_v <= p.vdd_v:
         raise ParameterError(f"v_c_v must be in [0, {p.vdd_v:g}] V, got {v_c_v!r}")
-    if not math.isfinite(t_stop_s) or not 1e-6 <= t_stop_s <= 1e4:
-        raise ParameterError(f"t_stop_s must be in [1e-6, 1e4] s, got {t_stop_s!r}")
+    if not math.isfinite(t_settle_s) or not 1e-3 <= t_settle_s <= 1e4:
+        raise ParameterError(f"t_settle_s must be in [1e-3, 1e4] s, got {t_settle_s!r}")
+    if not math.isfinite(t_drift_s) or not 0.0 <= t_drift_s <= 1e4:
+        raise ParameterError(f"t_drift_s must be in [0, 1e4] s, got {t_drift_s!r}")
     if isinstance(points, bool) or not isinstance(points, int) or not 10 <= points <= 100000:
         raise ParameterError(f"points must be an integer in [10, 100000], got {points!r}")
     cp = p.cell_params().replace(i_lambda_a=0.0, i_s2_bias_a=0.0)
@@ -126,16 +138,17 @@ def retention_bench(tech: Technology, p: LearnerParams, v_c_v: float, *, hold: b
     terms = [("ws20", "ref"), ("ws21", "ref")]
     nb.isource("iuz", "vdd", "iez", p.i_u_a)  # the sink term's I_e is I_u in the learner (a bias)
     add_weight_cell(nb, cp, "w", vc="vc", terms=terms, sink_terms=[("iez", "ref")])
+    nb.vsource("vhold", "vh", "0", v_c_v)
+    stop = t_settle_s + t_drift_s
+    edge = min(1e-6, 1e-3 * t_settle_s)
+    nb.pwl_isource("ictl", "0", "ctl", [0.0, t_settle_s, t_settle_s + edge], [1.0, 1.0, 0.0])
+    nb.resistor("rctl", "ctl", "0", 1.0)  # V(ctl) = 1 V while held, 0 V after
+    nb.switch("shold", "vh", "vc", "ctl", "0", r_on_ohm=1.0, r_off_ohm=1e16)
     if nodeset_v:
-        nb.nodeset({node: v for node, v in nodeset_v.items() if node in nb.netlist.nodes and node != "vc"})
-    if hold:
-        nb.vsource("vhold", "vc", "0", v_c_v)
-        nb.analysis(Analysis("op"))
-        return nb.build()
-    nb.initial_conditions({"vc": v_c_v})
-    nb.save(nodes=("vc",), devices=("wmw",))
-    step = t_stop_s / points
-    nb.analysis(Analysis("tran", step=step, stop=t_stop_s, max_step=step))
+        nb.nodeset({node: v for node, v in nodeset_v.items() if node in nb.netlist.nodes and node not in ("vc", "vh", "ctl")})
+    nb.save(nodes=("vc",), devices=("wmw",), sources=("vhold",))
+    step = min(t_settle_s / points, (t_drift_s / points) if t_drift_s > 0 else math.inf)
+    nb.analysis(Analysis("tran", step=step, stop=stop, max_step=step))
     return nb.build()
 
 
@@ -148,7 +161,9 @@ class RetentionResult:
     with no drain/source area or perimeter on any device), A;
     ``dvc_dt_v_per_s``: measured drift of the released V_C; ``dvc_dt_hold_v_per_s``: I_leak/C;
     ``di_w_dt_a_per_s``, ``dw_dt_per_s`` (scaled weight units per s), ``retention_s`` (time to one LSB
-    at ``bits``), ``lam_offset`` = −I_leak/I_A (:func:`leak_lam_offset`).
+    at ``bits``), ``lam_offset`` = −I_leak/I_A (:func:`leak_lam_offset`); ``t_settle_s``, ``t_drift_s``:
+    the hold and the release of the transient; ``settle_change``: relative change of the held current
+    between the last two tenths of the hold (small: the internal nodes had settled).
     """
 
     tech: str
@@ -167,7 +182,9 @@ class RetentionResult:
     bits: int
     lsb: float
     retention_s: float
-    t_stop_s: float
+    t_settle_s: float
+    t_drift_s: float
+    settle_change: float
     lam_offset: float
 
     def as_dict(self) -> dict:
@@ -190,12 +207,15 @@ def _v_c_at(tech: Technology, p: LearnerParams, i_w_a: float, sim: SimParams, si
 
 def measure_retention(
     tech: Technology, *, params: LearnerParams | None = None, bits: int = 8, i_w_a: float | None = None,
-    sim: SimParams | None = None, simulator: Simulator | None = None, t_stop_s: float | None = None,
+    sim: SimParams | None = None, simulator: Simulator | None = None, t_settle_s: float = 20.0,
+    t_drift_s: float | None = None,
 ) -> RetentionResult:  # fmt: skip
     """Hold one half-weight of the learner at I_w (default ``i_w0_a``, the halves' current at w = 0)
-    and measure its leakage (``.op``) and drift (``.tran``) at ``sim.temp_c`` (module docstring).
+    and measure its leakage (held) and drift (released) at ``sim.temp_c`` (module docstring).
 
-    ``t_stop_s`` (s): length of the drift transient; default: the time the held leakage needs to
+    ``t_settle_s`` (s): the hold before the release (the off nodes relax; the held current is averaged
+    over its last tenth); repeated 4× longer while the held current still moves by more than 5 %
+    between the hold's last two tenths, up to 1280 s (``settle_change`` reports the last). ``t_drift_s`` (s): the release; default: the time the held leakage needs to
     move V_C by 5 mV, clipped to [0.05, 200] s.
     """
     sim = sim or SimParams()
@@ -206,27 +226,34 @@ def measure_retention(
     if not math.isfinite(i_w) or not 1e-13 <= i_w <= 1e-7:
         raise ParameterError(f"i_w_a must be in [1e-13, 1e-7] A, got {i_w_a!r}")
     v_c = _v_c_at(tech, p, i_w, sim, simulator)
-    # guesses for the operating point: the same bench solved at 27 °C (where it converges directly)
-    ref_sim = dataclasses.replace(sim, temp_c=27.0)
-    ref = simulator.run(retention_bench(tech, p.replace(temp_c=27.0), v_c, hold=True), ref_sim, allow_transient_op=True)
-    guesses = {name: float(np.asarray(vec)[0]) for name, vec in ref.vectors.items() if "#" not in name and "." not in name}
-    held = simulator.run(retention_bench(tech, p, v_c, hold=True, nodeset_v=guesses), sim, allow_transient_op=True)
-    i_leak = float(np.asarray(held["vhold#branch"], dtype=float)[0])
-    # the junctions' share: the same hold with the devices' drain/source geometry removed
-    bare = copy.copy(tech)
+
+    def held(technology: Technology, t_drift: float):
+        bench = retention_bench(technology, p, v_c, t_settle_s=t_settle_s, t_drift_s=t_drift)
+        run = simulator.run(bench, sim, allow_transient_op=True)
+        t = np.asarray(run["time"], dtype=float)
+        i_hold = np.asarray(run["vhold#branch"], dtype=float)
+        windows = [(t > a * t_settle_s) & (t <= b * t_settle_s) for a, b in ((0.8, 0.9), (0.9, 1.0))]
+        if min(w.sum() for w in windows) < 3:
+            raise SimulationError(f"retention hold on {technology.label} at {sim.temp_c:g} °C gave too few points")
+        before, last = (float(np.mean(i_hold[w])) for w in windows)
+        return run, t, last, before
+
+    while True:  # hold longer until the held current is still (the off nodes relax slowly when cold)
+        run, t, i_leak, i_before = held(tech, 0.0)
+        if abs(i_leak - i_before) <= _SETTLED * abs(i_leak) or t_settle_s * 4 > _T_SETTLE_MAX_S:
+            break
+        t_settle_s *= 4
+    bare = copy.copy(tech)  # the junctions' share: the same hold with no drain/source geometry
     bare.diffusion_extension_m = None
-    no_junction = simulator.run(retention_bench(bare, p, v_c, hold=True, nodeset_v=guesses), sim, allow_transient_op=True)
-    i_junction = i_leak - float(np.asarray(no_junction["vhold#branch"], dtype=float)[0])
-    i_w_held = float(np.asarray(held.drain_current("wmw"), dtype=float)[0])
+    i_junction = i_leak - held(bare, 0.0)[2]
     dv_hold = i_leak / p.c_f
-    if t_stop_s is None:
-        t_stop_s = float(np.clip(_DRIFT_TARGET_V / max(abs(dv_hold), 1e-30), _T_STOP_MIN_S, _T_STOP_MAX_S))
-    solved = {name: float(np.asarray(vec)[0]) for name, vec in held.vectors.items() if "#" not in name and "." not in name}
-    run = simulator.run(retention_bench(tech, p, v_c, hold=False, t_stop_s=t_stop_s, nodeset_v=solved), sim, allow_transient_op=True)
-    t = np.asarray(run["time"], dtype=float)
+    if t_drift_s is None:
+        t_drift_s = float(np.clip(_DRIFT_TARGET_V / max(abs(dv_hold), 1e-30), _T_STOP_MIN_S, _T_STOP_MAX_S))
+    run, t, _, _ = held(tech, t_drift_s)
     vc = np.asarray(run["vc"], dtype=float)
     i_w_t = np.asarray(run.drain_current("wmw"), dtype=float)
-    late = t >= 0.2 * t_stop_s  # past the release of the .ic hold
+    i_w_held = float(np.interp(t_settle_s, t, i_w_t))
+    late = t >= t_settle_s + 0.1 * t_drift_s  # past the switch's edge
     if late.sum() < 5 or not np.all(i_w_t[late] > 0):
         raise SimulationError(f"retention transient on {tech.label} at {sim.temp_c:g} °C gave too few points or I_w ≤ 0")
     dvc_dt = float(np.polyfit(t[late], vc[late], 1)[0])
@@ -234,10 +261,12 @@ def measure_retention(
     di_w_dt = i_w_held * dln_dt
     dw_dt = p.w_scale * di_w_dt / p.i_u_a
     retention = step / abs(dw_dt) if dw_dt != 0.0 else math.inf
+    settle_change = abs(i_leak - i_before) / max(abs(i_leak), 1e-30)
     return RetentionResult(
         tech=tech.label, temp_c=sim.temp_c, v_c_v=v_c, i_w_a=i_w_held, c_f=p.c_f, i_a_a=p.i_a_a,
         i_lambda_design_a=p.i_lambda_a, i_leak_a=i_leak, i_leak_junction_a=i_junction, dvc_dt_hold_v_per_s=dv_hold, dvc_dt_v_per_s=dvc_dt,
-        di_w_dt_a_per_s=di_w_dt, dw_dt_per_s=dw_dt, bits=bits, lsb=step, retention_s=retention, t_stop_s=t_stop_s,
+        di_w_dt_a_per_s=di_w_dt, dw_dt_per_s=dw_dt, bits=bits, lsb=step, retention_s=retention, t_settle_s=t_settle_s,
+        t_drift_s=t_drift_s, settle_change=settle_change,
         lam_offset=leak_lam_offset(i_leak, p.i_a_a),
     )  # fmt: skip
 
