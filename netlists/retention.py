@@ -71,7 +71,7 @@ __all__ = ["RetentionResult", "retention_bench", "measure_retention", "leak_lam_
 
 #: relative change of V_C the drift transient aims at (long enough to measure, short enough to stay linear)
 _DRIFT_TARGET_V = 5e-3
-_T_STOP_MIN_S, _T_STOP_MAX_S = 0.05, 200.0
+_T_STOP_MIN_S, _T_STOP_MAX_S = 1e-5, 200.0
 #: the hold counts as settled when its current changed by less than this between its last two tenths;
 #: otherwise it is repeated 4× longer, up to _T_SETTLE_MAX_S
 _SETTLED = 0.05
@@ -108,7 +108,8 @@ def fit_arrhenius(temp_c: np.ndarray, i_a: np.ndarray, t_ref_c: float = 27.0) ->
 
 
 def retention_bench(tech: Technology, p: LearnerParams, v_c_v: float, *, t_settle_s: float, t_drift_s: float = 0.0,
-                    points: int = 400, nodeset_v: dict[str, float] | None = None) -> Netlist:  # fmt: skip
+                    points: int = 400, nodeset_v: dict[str, float] | None = None,
+                    ic_v: dict[str, float] | None = None, save_nodes: bool = False) -> Netlist:  # fmt: skip
     """One learner weight cell with its inputs and I_λ off (module docstring), state node ``vc``.
 
     ``vc`` is held at ``v_c_v`` (V) by the source ``vhold`` through the switch ``shold`` (closed, 1 Ω)
@@ -116,12 +117,14 @@ def retention_bench(tech: Technology, p: LearnerParams, v_c_v: float, *, t_settl
     vhold's current is then the leakage into vc. The switch opens at ``t_settle_s`` (open: 1e16 Ω,
     0.03 fA at 0.3 V) and vc drifts for ``t_drift_s`` (s; 0: no release). The time step is at most
     the shorter of ``t_settle_s/points`` and ``t_drift_s/points``. ``nodeset_v`` (node → V): guesses
-    for the operating point.
+    for the operating point; ``ic_v`` (node → V): ``.ic`` values (a state to start from, e.g. the end of
+    a settled hold; nodes driven by sources are left out); ``save_nodes``: store every node's voltage
+    (else vc only).
     """
     if not math.isfinite(v_c_v) or not 0.0 <= v_c_v <= p.vdd_v:
         raise ParameterError(f"v_c_v must be in [0, {p.vdd_v:g}] V, got {v_c_v!r}")
-    if not math.isfinite(t_settle_s) or not 1e-3 <= t_settle_s <= 1e4:
-        raise ParameterError(f"t_settle_s must be in [1e-3, 1e4] s, got {t_settle_s!r}")
+    if not math.isfinite(t_settle_s) or not 1e-7 <= t_settle_s <= 1e4:
+        raise ParameterError(f"t_settle_s must be in [1e-7, 1e4] s, got {t_settle_s!r}")
     if not math.isfinite(t_drift_s) or not 0.0 <= t_drift_s <= 1e4:
         raise ParameterError(f"t_drift_s must be in [0, 1e4] s, got {t_drift_s!r}")
     if isinstance(points, bool) or not isinstance(points, int) or not 10 <= points <= 100000:
@@ -144,9 +147,13 @@ def retention_bench(tech: Technology, p: LearnerParams, v_c_v: float, *, t_settl
     nb.pwl_isource("ictl", "0", "ctl", [0.0, t_settle_s, t_settle_s + edge], [1.0, 1.0, 0.0])
     nb.resistor("rctl", "ctl", "0", 1.0)  # V(ctl) = 1 V while held, 0 V after
     nb.switch("shold", "vh", "vc", "ctl", "0", r_on_ohm=1.0, r_off_ohm=1e16)
+    driven = {"vc", "vh", "ctl", "vdd", "ref", "out", "fb1", "fb2"}
     if nodeset_v:
-        nb.nodeset({node: v for node, v in nodeset_v.items() if node in nb.netlist.nodes and node not in ("vc", "vh", "ctl")})
-    nb.save(nodes=("vc",), devices=("wmw",), sources=("vhold",))
+        nb.nodeset({node: v for node, v in nodeset_v.items() if node in nb.netlist.nodes and node not in driven})
+    if ic_v:
+        nb.initial_conditions({node: v for node, v in ic_v.items() if node in nb.netlist.nodes and node not in driven})
+    nodes = tuple(sorted(nb.netlist.nodes)) if save_nodes else ("vc",)
+    nb.save(nodes=nodes, devices=("wmw",), sources=("vhold",))
     step = min(t_settle_s / points, (t_drift_s / points) if t_drift_s > 0 else math.inf)
     nb.analysis(Analysis("tran", step=step, stop=stop, max_step=step))
     return nb.build()
@@ -163,7 +170,9 @@ class RetentionResult:
     ``di_w_dt_a_per_s``, ``dw_dt_per_s`` (scaled weight units per s), ``retention_s`` (time to one LSB
     at ``bits``), ``lam_offset`` = −I_leak/I_A (:func:`leak_lam_offset`); ``t_settle_s``, ``t_drift_s``:
     the hold and the release of the transient; ``settle_change``: relative change of the held current
-    between the last two tenths of the hold (small: the internal nodes had settled).
+    between the last two tenths of the hold (small: the internal nodes had settled); ``c_eff_f`` =
+    I_leak/(dV_C/dt): the capacitance the leakage actually charges — C plus the gates on the storage
+    node (mw, m1; about 2 % of 50 pF, comparable to C below 1 pF), F.
     """
 
     tech: str
@@ -185,12 +194,14 @@ class RetentionResult:
     t_settle_s: float
     t_drift_s: float
     settle_change: float
+    c_eff_f: float
     lam_offset: float
 
     def as_dict(self) -> dict:
         out = dict(self.__dict__)
         # strict JSON: an infinite retention (no measurable drift) is written as null
         out["retention_s"] = self.retention_s if math.isfinite(self.retention_s) else None
+        out["c_eff_f"] = self.c_eff_f if math.isfinite(self.c_eff_f) else None
         return out
 
 
@@ -216,7 +227,8 @@ def measure_retention(
     ``t_settle_s`` (s): the hold before the release (the off nodes relax; the held current is averaged
     over its last tenth); repeated 4× longer while the held current still moves by more than 5 %
     between the hold's last two tenths, up to 1280 s (``settle_change`` reports the last). ``t_drift_s`` (s): the release; default: the time the held leakage needs to
-    move V_C by 5 mV, clipped to [0.05, 200] s.
+    move V_C by 5 mV, clipped to [1e-5, 200] s; the release is a second transient that holds as long
+    as the settled hold (at most 100·t_drift), then lets go.
     """
     sim = sim or SimParams()
     simulator = simulator or get_simulator()
@@ -227,8 +239,9 @@ def measure_retention(
         raise ParameterError(f"i_w_a must be in [1e-13, 1e-7] A, got {i_w_a!r}")
     v_c = _v_c_at(tech, p, i_w, sim, simulator)
 
-    def held(technology: Technology, t_drift: float):
-        bench = retention_bench(technology, p, v_c, t_settle_s=t_settle_s, t_drift_s=t_drift)
+    def hold(technology: Technology):
+        """Hold for t_settle: (run, held current over the last tenth, over the tenth before)."""
+        bench = retention_bench(technology, p, v_c, t_settle_s=t_settle_s, save_nodes=True)
         run = simulator.run(bench, sim, allow_transient_op=True)
         t = np.asarray(run["time"], dtype=float)
         i_hold = np.asarray(run["vhold#branch"], dtype=float)
@@ -236,24 +249,29 @@ def measure_retention(
         if min(w.sum() for w in windows) < 3:
             raise SimulationError(f"retention hold on {technology.label} at {sim.temp_c:g} °C gave too few points")
         before, last = (float(np.mean(i_hold[w])) for w in windows)
-        return run, t, last, before
+        return run, last, before
 
     while True:  # hold longer until the held current is still (the off nodes relax slowly when cold)
-        run, t, i_leak, i_before = held(tech, 0.0)
+        settled, i_leak, i_before = hold(tech)
         if abs(i_leak - i_before) <= _SETTLED * abs(i_leak) or t_settle_s * 4 > _T_SETTLE_MAX_S:
             break
         t_settle_s *= 4
     bare = copy.copy(tech)  # the junctions' share: the same hold with no drain/source geometry
     bare.diffusion_extension_m = None
-    i_junction = i_leak - held(bare, 0.0)[2]
+    i_junction = i_leak - hold(bare)[1]
     dv_hold = i_leak / p.c_f
     if t_drift_s is None:
         t_drift_s = float(np.clip(_DRIFT_TARGET_V / max(abs(dv_hold), 1e-30), _T_STOP_MIN_S, _T_STOP_MAX_S))
-    run, t, _, _ = held(tech, t_drift_s)
+    # the release: the same hold (as long as the settled one, at most 100 drift lengths: the step is
+    # t_drift/400 throughout), then the switch opens for t_drift
+    t_hold2 = min(t_settle_s, 100.0 * t_drift_s)
+    release = retention_bench(tech, p, v_c, t_settle_s=t_hold2, t_drift_s=t_drift_s, points=400)
+    run = simulator.run(release, sim, allow_transient_op=True)
+    t = np.asarray(run["time"], dtype=float)
     vc = np.asarray(run["vc"], dtype=float)
     i_w_t = np.asarray(run.drain_current("wmw"), dtype=float)
-    i_w_held = float(np.interp(t_settle_s, t, i_w_t))
-    late = t >= t_settle_s + 0.1 * t_drift_s  # past the switch's edge
+    i_w_held = float(np.interp(t_hold2, t, i_w_t))
+    late = t >= t_hold2 + 0.1 * t_drift_s  # past the switch's edge
     if late.sum() < 5 or not np.all(i_w_t[late] > 0):
         raise SimulationError(f"retention transient on {tech.label} at {sim.temp_c:g} °C gave too few points or I_w ≤ 0")
     dvc_dt = float(np.polyfit(t[late], vc[late], 1)[0])
@@ -267,6 +285,7 @@ def measure_retention(
         i_lambda_design_a=p.i_lambda_a, i_leak_a=i_leak, i_leak_junction_a=i_junction, dvc_dt_hold_v_per_s=dv_hold, dvc_dt_v_per_s=dvc_dt,
         di_w_dt_a_per_s=di_w_dt, dw_dt_per_s=dw_dt, bits=bits, lsb=step, retention_s=retention, t_settle_s=t_settle_s,
         t_drift_s=t_drift_s, settle_change=settle_change,
+        c_eff_f=i_leak / dvc_dt if dvc_dt != 0.0 else math.inf,
         lam_offset=leak_lam_offset(i_leak, p.i_a_a),
     )  # fmt: skip
 

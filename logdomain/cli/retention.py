@@ -36,7 +36,7 @@ def _plot(rows: list[dict[str, Any]], path: str, label: str) -> None:
     t = [r["temp_c"] for r in ok]
     fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(10, 4))
     ax1.semilogy(t, [abs(r["i_leak_a"]) for r in ok], "o-", label="|I_leak| into V_C (inputs off)")
-    ax1.semilogy(t, [abs(r["i_leak_junction_a"]) for r in ok], "s--", label="junction geometry's share")
+    ax1.semilogy(t, [abs(r["i_leak_junction_a"]) for r in ok], "s--", label="|change by the junction geometry|")
     ax1.semilogy(t, [r["i_a_a"] for r in ok], "k:", label="I_A (loop bias)")
     ax1.semilogy(t, [r["i_lambda_design_a"] for r in ok], "k-.", label="I_λ (design)")
     ax1.set(xlabel="temperature (°C)", ylabel="current (A)", title=f"{label}: leakage at the storage node")
