@@ -61,9 +61,12 @@ class MosDevice:
 class Analysis:
     """One analysis card.
 
-    ``kind`` is ``"op"``, ``"dc"`` (``source``, ``start``, ``stop``, ``step`` in V or A)
-    or ``"tran"`` (``step``, ``stop``, ``max_step`` in s; ``uic`` starts from the capacitors'
-    ``ic=`` values instead of a DC operating point).
+    ``kind`` is ``"op"``, ``"dc"`` (``source``, ``start``, ``stop``, ``step`` in V or A),
+    ``"tran"`` (``step``, ``stop``, ``max_step`` in s; ``uic`` starts from the capacitors'
+    ``ic=`` values instead of a DC operating point) or ``"noise"`` (small-signal noise at
+    V(``output``, ``reference``) from ``start`` to ``stop`` Hz, ``points`` per decade; ``source`` is the
+    input source, which needs an AC value: ngspice returns the totals ``onoise_total`` in V rms and
+    ``inoise_total`` referred to that source).
     """
 
     kind: str
@@ -73,6 +76,9 @@ class Analysis:
     step: float = 0.0
     max_step: float = 0.0
     uic: bool = False
+    output: str = ""
+    reference: str = "0"
+    points: int = 10
 
     def card(self, max_step_scale: float = 1.0) -> str:
         if self.kind == "op":
@@ -84,7 +90,17 @@ class Analysis:
             max_step = (self.max_step or self.step) * max_step_scale
             uic = " uic" if self.uic else ""
             return f".tran {spice_number(self.step)} {spice_number(self.stop)} 0 {spice_number(max_step)}{uic}"
-        raise NetlistError(f"unknown analysis kind {self.kind!r}; allowed: op, dc, tran")
+        if self.kind == "noise":
+            src = check_identifier(self.source, "noise input source")
+            out = _node(self.output)
+            ref = _node(self.reference)
+            if isinstance(self.points, bool) or not isinstance(self.points, int) or not 1 <= self.points <= 1000:
+                raise NetlistError(f"noise points per decade must be an integer in [1, 1000], got {self.points!r}")
+            if not 0 < self.start < self.stop:
+                raise NetlistError(f"noise band must have 0 < start < stop (Hz), got {self.start!r}, {self.stop!r}")
+            return (f".noise v({out},{ref}) {src} dec {self.points} {spice_number(self.start)} "
+                    f"{spice_number(self.stop)}")
+        raise NetlistError(f"unknown analysis kind {self.kind!r}; allowed: op, dc, tran, noise")
 
 
 @dataclass
@@ -225,9 +241,11 @@ class NetlistBuilder:
         self._claim(name)
         self.netlist.elements.append(" ".join([name, *checked, value]))
 
-    def vsource(self, name: str, p: str, n: str, dc_v: float) -> None:
-        """DC voltage source ``p`` − ``n`` = ``dc_v`` (V); recorded in :attr:`Netlist.supplies` when ``n`` is ground."""
-        self._add(name, (p, n), f"dc {spice_number(dc_v)}")
+    def vsource(self, name: str, p: str, n: str, dc_v: float, *, ac_v: float = 0.0) -> None:
+        """DC voltage source ``p`` − ``n`` = ``dc_v`` (V), with an AC magnitude ``ac_v`` (V) when non-zero
+        (the input of a ``.noise`` analysis); recorded in :attr:`Netlist.supplies` when ``n`` is ground."""
+        ac = f" ac {spice_number(ac_v)}" if ac_v else ""
+        self._add(name, (p, n), f"dc {spice_number(dc_v)}{ac}")
         if n == "0":
             self.netlist.supplies[name] = float(dc_v)
 
@@ -246,8 +264,10 @@ class NetlistBuilder:
         ic = "" if ic_v is None else f" ic={spice_number(ic_v)}"
         self._add(name, (p, n), f"{spice_number(c_f)}{ic}")
 
-    def resistor(self, name: str, p: str, n: str, r_ohm: float) -> None:
-        self._add(name, (p, n), spice_number(r_ohm))
+    def resistor(self, name: str, p: str, n: str, r_ohm: float, *, noisy: bool = True) -> None:
+        """Resistor of ``r_ohm`` Ω; ``noisy=False`` leaves out its thermal noise (ngspice ``noisy=0``:
+        a sense resistor that must not add to a ``.noise`` analysis)."""
+        self._add(name, (p, n), spice_number(r_ohm) + ("" if noisy else " noisy=0"))
 
     def switch(self, name: str, p: str, n: str, ctrl_p: str, ctrl_n: str, *, r_on_ohm: float = 1.0,
                r_off_ohm: float = 1e16, v_threshold_v: float = 0.5) -> None:

@@ -90,7 +90,7 @@ def build_parser() -> argparse.ArgumentParser:
     _tech_options(netlist)
 
     simulate = sub.add_parser("simulate", help="simulate a block and compare with its law")
-    simulate.add_argument("block", choices=["nmos", "pmos", "multiplier", "learner", "retention"])
+    simulate.add_argument("block", choices=["nmos", "pmos", "multiplier", "learner", "retention", "noise"])
     _tech_options(simulate)
     from .learner import add_learner_arguments
 
@@ -163,6 +163,10 @@ def _cmd_simulate(args: argparse.Namespace) -> dict[str, Any]:
         from .retention import simulate_retention
 
         return simulate_retention(args, _sim_params(args))
+    if args.block == "noise":
+        from .retention import simulate_noise
+
+        return simulate_noise(args, _sim_params(args))
     sim = _sim_params(args)
     params = _params(args.block, args)
     tech = get_technology(args.tech, corner=args.corner)

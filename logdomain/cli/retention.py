@@ -1,4 +1,10 @@
-"""``logdomain simulate retention``: hold one half-weight of the learner with its inputs off.
+"""``logdomain simulate retention`` and ``simulate noise``: the learner's weight cell as a memory.
+
+``simulate noise`` (:mod:`netlists.noise`): the cell's charging-current noise at the unit drive
+(ngspice ``.noise`` over [1/(400·T_s), 1/(2·T_s)]); JSON ``noise_rel`` (rms noise / drive of one
+update), ``sigma_i_a`` (A rms), ``i_drive_a`` (A), ``sigma_w_per_hold`` (scaled weight units).
+
+``simulate retention``: hold one half-weight of the learner with its inputs off.
 
 Routed from :mod:`logdomain.cli.app` (``simulate`` with block ``retention``). Measures, at
 ``--temp-c``, the leakage into the storage node (``i_leak_a``, A; its junction share
@@ -16,7 +22,7 @@ import math
 import sys
 from typing import Any
 
-__all__ = ["simulate_retention", "SWEEP_TEMPS_C", "BITS"]
+__all__ = ["simulate_retention", "simulate_noise", "SWEEP_TEMPS_C", "BITS"]
 
 #: temperatures of the ``--plot`` sweep, °C
 SWEEP_TEMPS_C = (-20.0, 0.0, 27.0, 55.0, 85.0, 125.0)
@@ -75,3 +81,17 @@ def simulate_retention(args: argparse.Namespace, sim) -> dict[str, Any]:
         if isinstance(value, float) and not math.isfinite(value):
             out[key] = None
     return out
+
+
+def simulate_noise(args: argparse.Namespace, sim) -> dict[str, Any]:
+    """Handler of ``simulate noise``; ``sim`` (:class:`netlists.SimParams`) carries ``--temp-c``."""
+    from netlists import get_simulator, get_technology
+    from netlists.noise import measure_cell_noise
+
+    tech = get_technology(args.tech, corner=args.corner)
+    if getattr(args, "plot", None):
+        from ..errors import UsageError
+
+        raise UsageError("--plot does not apply to simulate noise (it returns band totals, no spectrum)")
+    print(f"logdomain: noise of the weight cell on {tech.label} at {sim.temp_c:g} °C ...", file=sys.stderr)
+    return {"block": "noise", **measure_cell_noise(tech, sim=sim, simulator=get_simulator()).as_dict()}
