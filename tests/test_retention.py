@@ -154,3 +154,14 @@ def test_cli_retention_json(capsys):
 def test_cli_retention_refuses_options_of_other_modes(extra, capsys):
     assert main(["simulate", "retention", "--tech", "bsim", *extra]) == 2
     assert "does not apply" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_cli_retention_sweep_fits_a_junction_like_activation_energy(tmp_path, capsys):
+    """``--plot`` sweeps −20…125 °C; the leakage at 27 °C and above follows Arrhenius with an activation
+    energy between silicon's E_g/2 (generation current) and E_g (diffusion current), ±15 %."""
+    png = tmp_path / "retention.png"
+    assert main(["simulate", "retention", "--tech", "sky130", "--temp-c", "27", "--plot", str(png), "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert png.stat().st_size > 0 and len(out["sweep"]) >= 5
+    assert 0.56 / 1.15 < out["arrhenius"]["e_a_ev"] < 1.12 * 1.15

@@ -12,7 +12,8 @@ Routed from :mod:`logdomain.cli.app` (``simulate`` with block ``retention``). Me
 and ``retention_s``: the time to drift one LSB at 8 bits (see :mod:`netlists.retention`).
 ``--plot FILE.png`` also sweeps −20, 0, 27, 55, 85, 125 °C and plots leakage and retention against
 temperature (a temperature where the bench cannot hold the weight is reported in ``sweep`` with
-its reason, and left off the plot).
+its reason, and left off the plot), and fits the leakage at 27 °C and above with an Arrhenius law
+(``arrhenius``: ``i_ref_a_at_27c``, ``e_a_ev``).
 """
 
 from __future__ import annotations
@@ -62,7 +63,9 @@ def simulate_retention(args: argparse.Namespace, sim) -> dict[str, Any]:
 
     from netlists import get_simulator, get_technology
     from netlists.errors import SimulationError
-    from netlists.retention import measure_retention
+    import numpy as np
+
+    from netlists.retention import fit_arrhenius, measure_retention
 
     tech = get_technology(args.tech, corner=args.corner)
     simulator = get_simulator()
@@ -76,6 +79,12 @@ def simulate_retention(args: argparse.Namespace, sim) -> dict[str, Any]:
             except SimulationError as exc:
                 rows.append({"temp_c": temp, "error": str(exc).splitlines()[0]})
         out["sweep"] = rows
+        # Arrhenius fit of the net leakage over the temperatures where it flows into V_C (it changes sign
+        # near 0 °C on some corners, where the off channels and the junctions balance)
+        hot = [r for r in rows if "error" not in r and r["i_leak_a"] > 0 and r["temp_c"] >= 27.0]
+        if len(hot) >= 2:
+            i_ref, e_a = fit_arrhenius(np.array([r["temp_c"] for r in hot]), np.array([r["i_leak_a"] for r in hot]))
+            out["arrhenius"] = {"i_ref_a_at_27c": i_ref, "e_a_ev": e_a, "temps_c": [r["temp_c"] for r in hot]}
         _plot(rows, args.plot, tech.label)
     for key, value in list(out.items()):
         if isinstance(value, float) and not math.isfinite(value):
