@@ -206,6 +206,12 @@ def calibrate(
     run.learner = learner = fit_learner(tech, quick=quick, sim=sim, simulator=simulator)
     step("learner blocks")
 
+    # -- noise of the learner's weight cell (ngspice .noise at the unit drive; netlists.noise) ------
+    from netlists.noise import measure_cell_noise
+
+    noise = measure_cell_noise(tech, sim=sim, simulator=simulator)
+    step("weight cell noise")
+
     hashes = {
         "nmos_iv": _hash(blocks.nmos_iv(tech).text(sim)),
         "multiplier": _hash(blocks.multiplier(tech, base).text(sim)),
@@ -224,7 +230,12 @@ def calibrate(
         netlist_hashes=hashes,
         package_version=package_version,
         notes=(
-            "noise_rel not measured (no transient-noise run): 0 means noiseless; "
+            f"noise_rel measured by `logdomain simulate noise --tech {technology}"
+            + (f" --corner {corner}" if technology == "sky130" else "")
+            + f" --temp-c {temp_c:g}` (netlists.noise.measure_cell_noise: ngspice .noise of the learner's weight "
+            f"cell at the unit drive, {noise.f_lo_hz:g}-{noise.f_hi_hz:g} Hz: sigma_I {noise.sigma_i_a:.3g} A rms "
+            f"against a drive of {noise.i_drive_a:.3g} A; the cell's transistors only, ideal sources are noiseless); "
+            "the behavioural loop does not use it yet; "
             + (f"I_spec held at the card estimate for polarity {', '.join(held)} (moderate inversion not identifiable); " if held else "")
             + ("mismatch from the PDK's per-instance V_T models" if technology == "sky130" else "this technology has no mismatch models: mismatch fields are 0")
         ),
@@ -244,7 +255,7 @@ def calibrate(
         update_asymmetry=cell.update_asymmetry,
         i_w_min_a=i_w_min,
         i_w_max_a=i_w_max,
-        noise_rel=0.0,
+        noise_rel=min(noise.noise_rel, 1.0),
         cell_rms_error=cell.rms_rel_error_validation,
     )
     mismatch = MismatchFit(
@@ -258,8 +269,9 @@ def calibrate(
 
 #: what the learner's behavioural model leaves out, and why (written into the calibration file)
 LEARNER_NOT_MODELLED = (
-    "not modelled: noise (not simulated; issue 14); junction leakage at the storage nodes (the learner's "
-    "instances carry no junction geometry yet; issue 14); mismatch of cascode and feedback devices "
+    "not modelled: noise (measured, blocks.noise_rel, but not in the model's loop; issue 14); junction leakage "
+    "at the storage nodes enters only through the fitted lam_offset at this temperature (the instances carry "
+    "junction geometry since issue 14; netlists.retention measures it against temperature); mismatch of cascode and feedback devices "
     "(second order, not sampled). term_gain includes x_copy_gain (the update path's copy of X, which the "
     "model has no factor for). Measured, not in the model's equations: drive_lag_holds (the cells' pMOS "
     "mirror delays the drive; lag_fit_* are the cell gains fitted with that lag), cm_gain_ratio and "
