@@ -52,8 +52,6 @@ Effect on learning. Leakage adds to the cell's KCL as a negative I_λ
 
 from __future__ import annotations
 
-import copy
-import dataclasses
 import math
 from dataclasses import dataclass
 
@@ -256,9 +254,7 @@ def measure_retention(
         if abs(i_leak - i_before) <= _SETTLED * abs(i_leak) or t_settle_s * 4 > _T_SETTLE_MAX_S:
             break
         t_settle_s *= 4
-    bare = copy.copy(tech)  # the junctions' share: the same hold with no drain/source geometry
-    bare.diffusion_extension_m = None
-    i_junction = i_leak - hold(bare)[1]
+    i_junction = i_leak - hold(tech.without_junctions())[1]  # the same hold with no drain/source geometry
     dv_hold = i_leak / p.c_f
     if t_drift_s is None:
         t_drift_s = float(np.clip(_DRIFT_TARGET_V / max(abs(dv_hold), 1e-30), _T_STOP_MIN_S, _T_STOP_MAX_S))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import math
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
@@ -93,6 +94,13 @@ class Technology(ABC):
         check_identifier(name, "device name")
         spice_number(w_m), spice_number(l_m)  # finite check
         return [self.instance_line(name, polarity, d, g, s, b, float(w_m), float(l_m)) + self.junction_text(float(w_m))]
+
+    def without_junctions(self) -> "Technology":
+        """A copy of this technology that writes no junction geometry (channel currents only, for fits of the
+        channel law; the copy shares everything else, including a sky130 corner and mismatch settings)."""
+        bare = copy.copy(self)
+        bare.diffusion_extension_m = None
+        return bare
 
     def junction_geometry(self, w_m: float) -> JunctionGeometry | None:
         """Drain/source geometry of a single-finger device of width ``w_m`` (m), or None when
