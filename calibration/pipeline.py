@@ -127,7 +127,7 @@ def calibrate(
     plan = plan_for(quick, temp_c)
     run = CalibrationRun(calibration=None)  # type: ignore[arg-type]
     mismatch_steps = 2 * len(plan.mismatch_sizes_m) if technology == "sky130" else 0
-    steps = [0, 2 * len(plan.temps_c) + 2 + 2 + mismatch_steps + 1]  # done, total
+    steps = [0, 2 * len(plan.temps_c) + 2 + 2 + mismatch_steps + 2]  # done, total (… learner blocks, cell noise)
 
     def step(what: str) -> None:
         steps[0] += 1
