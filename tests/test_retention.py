@@ -165,3 +165,25 @@ def test_cli_retention_sweep_fits_a_junction_like_activation_energy(tmp_path, ca
     out = json.loads(capsys.readouterr().out)
     assert png.stat().st_size > 0 and len(out["sweep"]) >= 5
     assert 0.56 / 1.15 < out["arrhenius"]["e_a_ev"] < 1.12 * 1.15
+
+
+def test_a_swept_width_carries_its_junction_leakage(simulator):
+    """A W sweep (the sweep rewrites w= and ad/as/pd/ps as expressions of the width param) gives the
+    off-state drain current of a device generated at that width, at 125 °C where the junction dominates."""
+    from netlists.sweep import mos_op_circuit, sweep
+
+    sim = SimParams(temp_c=125.0)
+    tech = get_technology("sky130")
+    widths = [2e-6, 8e-6]
+    result = sweep(mos_op_circuit(tech, w_m=1e-6, l_m=2e-6, vgs_v=0.0, vds_v=1.3, sim=sim),
+                   [{"w_m": w, "l_m": 2e-6, "vg": 0.0, "vd": 1.3} for w in widths], workers=1, use_cache=False, quiet=True)
+    swept = [float(np.asarray(r["vectors"]["vam_m1#branch"])[0]) for r in result.records]
+    for w, got in zip(widths, swept):
+        nb = NetlistBuilder("direct", tech)
+        nb.vsource("vd", "d", "0", 1.3)
+        nb.vsource("vg", "g", "0", 0.0)
+        nb.mos("m1", "n", "d", "g", "0", "0", w_m=w, l_m=2e-6)
+        nb.analysis(Analysis("op"))
+        direct = float(simulator.run(nb.build(), sim).drain_current("m1")[0])
+        assert got == pytest.approx(direct, rel=1e-6)
+    assert swept[1] > 2.0 * swept[0]  # the leakage grows with the junction's width
