@@ -18,10 +18,11 @@ leakage:
 * the off-state (subthreshold) channel currents of the same devices, and what the loop's m5/m5z
   pass at V_GS < 0 (mirrored into V_C by mpc/mpd, or sunk by m5z).
 
-Measured on sky130 tt (I_w = 40 pA, C = 50 pF): with the inputs off the loop's m5/m5z still pass
-their off-state current at V_GS ≈ 0, mirrored into V_C — the largest share at 27 °C; the junctions'
-share grows with temperature and dominates at 125 °C (``simulate retention --json``:
-``i_leak_a`` and ``i_leak_junction_a``).
+Measured on sky130 tt (I_w = 40 pA, C = 50 pF; ``simulate retention --json``: ``i_leak_a``,
+``i_leak_junction_a``): at 27 °C and below the off-state currents of the loop's m5/m5z (V_GS ≈ 0
+with the inputs off) dominate the net 4–44 fA, and the junction geometry lowers it (it moves the
+off nodes); at 85 °C the junctions carry 98 % of 14.5 pA. At 125 °C the output device's own drain
+junction leaks more than I_w into the read-out and no V_C ≥ 0 holds the weight (an error).
 
 One transient, two measurements (currents in A, voltages in V, C in F, t in s)::
 
@@ -224,8 +225,8 @@ def measure_retention(
 
     ``t_settle_s`` (s): the hold before the release (the off nodes relax; the held current is averaged
     over its last tenth); repeated 4× longer while the held current still moves by more than 5 %
-    between the hold's last two tenths, up to 1280 s (``settle_change`` reports the last). ``t_drift_s`` (s): the release; default: the time the held leakage needs to
-    move V_C by 5 mV, clipped to [1e-5, 200] s; the release is a second transient that holds as long
+    between the hold's last two tenths, up to 1280 s (``settle_change`` reports the last).
+    ``t_drift_s`` (s): the release; default: the time the held leakage needs to move V_C by 5 mV, clipped to [1e-5, 200] s; the release is a second transient that holds as long
     as the settled hold (at most 100·t_drift), then lets go.
     """
     sim = sim or SimParams()
