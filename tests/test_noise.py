@@ -73,3 +73,11 @@ def test_cli_noise_json(capsys):
     assert main(["simulate", "noise", "--tech", "bsim", "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
     assert out["block"] == "noise" and out["noise_rel"] > 0 and out["f_hi_hz"] > out["f_lo_hz"]
+
+
+@pytest.mark.parametrize("extra, message", [(["--plot", "n.png"], "--plot does not apply to simulate noise"),
+                                            (["--dim", "2"], "does not apply"), (["--temp-c", "200"], "--temp-c")])
+def test_cli_noise_refuses_what_does_not_apply(extra, message, capsys, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert main(["simulate", "noise", "--tech", "bsim", *extra]) == 2
+    assert message in capsys.readouterr().err
