@@ -112,7 +112,9 @@ class BlockFit(_Validated):
     measured with the cell programmed for ``lam_design`` = I_λ/I_A (so the realised/programmed
     ratio is ``lam_eff/lam_design``); ``tau_rel_error`` = τ_fit/τ_design − 1; up/down relaxation
     rates differ by ``update_asymmetry`` = (r_up − r_down)/(r_up + r_down); I_w obeys the law within
-    5 % over [i_w_min_a, i_w_max_a]; ``noise_rel`` relative noise per update (0: not measured);
+    5 % over [i_w_min_a, i_w_max_a]; ``noise_rel`` relative noise per update (rms noise current into
+    the learner cell's storage node over [1/(400 T_s), 1/(2 T_s)] over the unit update's drive,
+    :func:`netlists.noise.measure_cell_noise`; 0 in files made before issue 14: not measured);
     ``*_rms_error`` are validation errors on responses not used in the fits.
     """
 

@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from netlists import SimParams, Simulator, Technology
+from netlists.cost import weight_cost
 from netlists.learner_run import SpiceLearnerRun, run_spice_learner, run_spice_learner_dies
 from netlists.spice_learner_circuit import LearnerParams
 
@@ -97,6 +98,10 @@ class SpiceLearnerComparison:
             "regions": [{"t_s": t, "ok": rep.ok, "summary": rep.summary(), "devices": len(rep.devices)}
                         for t, rep in zip(r.region_times_s, r.regions)],
         }  # fmt: skip
+        cost = weight_cost(r.netlist, weights=p.dim, c_f=p.c_f, t_hold_s=p.t_hold_s, power_w=r.power_w,
+                           power_by_supply_w=r.power_by_supply_w).as_dict()
+        out.update({key: cost.pop(key) for key in ("power_w", "energy_per_update_j", "area_per_weight_um2")})
+        out["cost"] = cost
         if history:
             out.update(state_history=self.state_history.tolist(), ideal_history=self.ideal_history.tolist())
         return out

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .cost import supply_power_w
 from .errors import ParameterError, SimulationError
 from .netlist import Analysis, Netlist, NetlistBuilder
 from .params import SimParams
@@ -43,7 +44,8 @@ class SpiceLearnerRun:
     weights : (N,) effective weights ``[ŷ(+e_i) − ŷ(−e_i)]/2`` of the prediction path.
     offset : ŷ(x = 0). slopes_pos, slopes_neg : (N,) ŷ(+e_i) − ŷ(0) and ŷ(0) − ŷ(−e_i).
     regions : reports at ``region_times_s`` (instants of the stream). seed : mismatch seed (None:
-    the technology as given).
+    the technology as given). power_w : mean power of the supplies over the stream, W
+    (:func:`netlists.cost.supply_power_w`).
     """
 
     params: LearnerParams
@@ -58,6 +60,9 @@ class SpiceLearnerRun:
     runtime_s: float
     netlist: Netlist = field(repr=False)
     seed: int | None = None
+    #: mean power the supplies deliver over the stream (settling and read-out left out), W, and per supply
+    power_w: float = float("nan")
+    power_by_supply_w: dict = field(default_factory=dict)
 
     @property
     def state_history(self) -> np.ndarray:
@@ -201,8 +206,10 @@ def _read(p: LearnerParams, st: LearnerStimulus, netlist: Netlist, result: SimRe
     probes = y_hat[st.first_probe:]
     checks = region_check_times(p, st, region_samples)
     regions = _regions(netlist, result, sim, checks, time_s)
-    run = SpiceLearnerRun(p, time_s, w_plus, w_minus, stream, probes, regions, checks, p.kappa, runtime_s, netlist, seed)
-    return run
+    branches = {name: result[f"{name}#branch"] for name in netlist.supplies}
+    power, per_supply = supply_power_w(time_s, branches, netlist.supplies, st.first_sample * p.t_hold_s, st.first_probe * p.t_hold_s)
+    return SpiceLearnerRun(p, time_s, w_plus, w_minus, stream, probes, regions, checks, p.kappa, runtime_s, netlist, seed,
+                           power, per_supply)  # fmt: skip
 
 
 def run_spice_learner(

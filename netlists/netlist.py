@@ -61,9 +61,12 @@ class MosDevice:
 class Analysis:
     """One analysis card.
 
-    ``kind`` is ``"op"``, ``"dc"`` (``source``, ``start``, ``stop``, ``step`` in V or A)
-    or ``"tran"`` (``step``, ``stop``, ``max_step`` in s; ``uic`` starts from the capacitors'
-    ``ic=`` values instead of a DC operating point).
+    ``kind`` is ``"op"``, ``"dc"`` (``source``, ``start``, ``stop``, ``step`` in V or A),
+    ``"tran"`` (``step``, ``stop``, ``max_step`` in s; ``uic`` starts from the capacitors'
+    ``ic=`` values instead of a DC operating point) or ``"noise"`` (small-signal noise at
+    V(``output``, ``reference``) from ``start`` to ``stop`` Hz, ``points`` per decade; ``source`` is the
+    input source, which needs an AC value: ngspice returns the totals ``onoise_total`` in V rms and
+    ``inoise_total`` referred to that source).
     """
 
     kind: str
@@ -73,6 +76,9 @@ class Analysis:
     step: float = 0.0
     max_step: float = 0.0
     uic: bool = False
+    output: str = ""
+    reference: str = "0"
+    points: int = 10
 
     def card(self, max_step_scale: float = 1.0) -> str:
         if self.kind == "op":
@@ -84,7 +90,17 @@ class Analysis:
             max_step = (self.max_step or self.step) * max_step_scale
             uic = " uic" if self.uic else ""
             return f".tran {spice_number(self.step)} {spice_number(self.stop)} 0 {spice_number(max_step)}{uic}"
-        raise NetlistError(f"unknown analysis kind {self.kind!r}; allowed: op, dc, tran")
+        if self.kind == "noise":
+            src = check_identifier(self.source, "noise input source")
+            out = _node(self.output)
+            ref = _node(self.reference)
+            if isinstance(self.points, bool) or not isinstance(self.points, int) or not 1 <= self.points <= 1000:
+                raise NetlistError(f"noise points per decade must be an integer in [1, 1000], got {self.points!r}")
+            if not 0 < self.start < self.stop:
+                raise NetlistError(f"noise band must have 0 < start < stop (Hz), got {self.start!r}, {self.stop!r}")
+            return (f".noise v({out},{ref}) {src} dec {self.points} {spice_number(self.start)} "
+                    f"{spice_number(self.stop)}")
+        raise NetlistError(f"unknown analysis kind {self.kind!r}; allowed: op, dc, tran, noise")
 
 
 @dataclass
@@ -106,6 +122,9 @@ class Netlist:
     #: nodes that get a zero-current source ``iprb_<node>`` (``0 → node``, 0 A: it changes no solution)
     #: whose ``@iprb_<node>[v]`` reads V(node) at a halt of the transient without saving the node
     probe_nodes: tuple[str, ...] = ()
+    #: independent DC voltage sources → their voltage (V): the circuit's supplies and rails, whose
+    #: currents give the power it draws (:mod:`netlists.cost`); filled by :meth:`NetlistBuilder.vsource`
+    supplies: dict[str, float] = field(default_factory=dict)
 
     def region_probes(self) -> dict[str, str]:
         """Special vectors to read at a halt for the region checker → the vector names it reads
@@ -222,8 +241,13 @@ class NetlistBuilder:
         self._claim(name)
         self.netlist.elements.append(" ".join([name, *checked, value]))
 
-    def vsource(self, name: str, p: str, n: str, dc_v: float) -> None:
-        self._add(name, (p, n), f"dc {spice_number(dc_v)}")
+    def vsource(self, name: str, p: str, n: str, dc_v: float, *, ac_v: float = 0.0) -> None:
+        """DC voltage source ``p`` − ``n`` = ``dc_v`` (V), with an AC magnitude ``ac_v`` (V) when non-zero
+        (the input of a ``.noise`` analysis); recorded in :attr:`Netlist.supplies` when ``n`` is ground."""
+        ac = f" ac {spice_number(ac_v)}" if ac_v else ""
+        self._add(name, (p, n), f"dc {spice_number(dc_v)}{ac}")
+        if n == "0":
+            self.netlist.supplies[name] = float(dc_v)
 
     def isource(self, name: str, p: str, n: str, dc_a: float) -> None:
         """Current ``dc_a`` flows from ``p`` through the source into ``n``."""
@@ -240,8 +264,10 @@ class NetlistBuilder:
         ic = "" if ic_v is None else f" ic={spice_number(ic_v)}"
         self._add(name, (p, n), f"{spice_number(c_f)}{ic}")
 
-    def resistor(self, name: str, p: str, n: str, r_ohm: float) -> None:
-        self._add(name, (p, n), spice_number(r_ohm))
+    def resistor(self, name: str, p: str, n: str, r_ohm: float, *, noisy: bool = True) -> None:
+        """Resistor of ``r_ohm`` Ω; ``noisy=False`` leaves out its thermal noise (ngspice ``noisy=0``:
+        a sense resistor that must not add to a ``.noise`` analysis)."""
+        self._add(name, (p, n), spice_number(r_ohm) + ("" if noisy else " noisy=0"))
 
     def switch(self, name: str, p: str, n: str, ctrl_p: str, ctrl_n: str, *, r_on_ohm: float = 1.0,
                r_off_ohm: float = 1e16, v_threshold_v: float = 0.5) -> None:
@@ -273,19 +299,23 @@ class NetlistBuilder:
         parts = [f"v({_node(node)})={spice_number(v)}" for node, v in sorted(volts.items())]
         self.netlist.elements.append(".nodeset " + " ".join(parts))
 
-    def save(self, *, nodes: tuple[str, ...] = (), devices: tuple[str, ...] = ()) -> None:
+    def save(self, *, nodes: tuple[str, ...] = (), devices: tuple[str, ...] = (), sources: tuple[str, ...] = ()) -> None:
         """Store only these vectors over the analyses (``.save``, besides the time or sweep axis): the
         voltages of ``nodes`` (vectors ``node``) and the drain currents of ``devices`` (vectors
         ``vam_<device>#branch``, see :func:`ammeter_name`). ngspice keeps every accepted time point of
-        every saved vector; by default it saves all nodes, including each device's internal ones."""
+        every saved vector; by default it saves all nodes, including each device's internal ones.
+        ``sources``: voltage sources whose branch currents are saved too (vectors ``<name>#branch``)."""
         known = {d.name for d in self.netlist.devices}
+        for src in sources:
+            if check_identifier(src, "saved source").lower() not in self._names or not src.lower().startswith("v"):
+                raise NetlistError(f"cannot save the current of {src!r}: no such voltage source (add it first)")
         for dev in devices:
             if check_identifier(dev, "saved device") not in known:
                 raise NetlistError(f"cannot save the current of {dev!r}: no such device (add it first)")
         for node in nodes:
             if _node(node) not in self.netlist.nodes:
                 raise NetlistError(f"cannot save node {node!r}: no element uses it")
-        saves = [f"v({n})" for n in nodes] + [f"i({ammeter_name(d)})" for d in devices]
+        saves = [f"v({n})" for n in nodes] + [f"i({ammeter_name(d)})" for d in devices] + [f"i({v.lower()})" for v in sources]
         self.netlist.saves = tuple(dict.fromkeys([*self.netlist.saves, *saves]))
 
     def probe_regions(self) -> None:

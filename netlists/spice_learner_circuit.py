@@ -465,6 +465,7 @@ def learner(tech: Technology, params: LearnerParams, x: np.ndarray, y: np.ndarra
         nb.vsource("vdd", "vdd", "0", p.vdd_v)
     else:
         nb._add("vdd", ("vdd", "0"), f"pwl(0 0 {spice_number(p.t_rise_s)} {spice_number(p.vdd_v)})")  # noqa: SLF001
+        nb.netlist.supplies["vdd"] = p.vdd_v  # after its ramp (the cost window starts later)
     nb.vsource("vref", "ref", "0", p.v_ref_v)
     nb.vsource("vout", "out", "0", p.v_out_v)
     add_cell_rails(nb, cp)
@@ -500,7 +501,7 @@ def learner(tech: Technology, params: LearnerParams, x: np.ndarray, y: np.ndarra
     if p.start == "op":
         nb.initial_conditions({node: v_c0_v[node] for node in state_nodes(p.dim)})
     if p.save == "read":
-        nb.save(devices=tuple(read_devices(p.dim)))
+        nb.save(devices=tuple(read_devices(p.dim)), sources=tuple(nb.netlist.supplies))
         nb.probe_regions()
     step = p.t_hold_s / p.points_per_hold
     nb.analysis(Analysis("tran", step=step, stop=st.holds * p.t_hold_s, max_step=step, uic=p.start == "uic"))

@@ -154,7 +154,8 @@ class SweepCircuit:
         ``sources`` names independent sources to set per point (defaults read off the
         netlist); ``sizes`` maps a MOS device to the names of its width and length params
         (m), e.g. ``{"m1": ("w_m", "l_m")}`` — the technology's own scaling (sky130 writes
-        µm) is kept by rewriting ``w=``/``l=`` as expressions of the params.
+        µm) is kept by rewriting ``w=``/``l=`` as expressions of the params, and a device's junction
+        geometry (``ad``/``as``/``pd``/``ps``) as expressions of its width param.
         """
         sim = sim or SimParams()
         text = netlist.text(sim)
@@ -164,7 +165,9 @@ class SweepCircuit:
             if not sizes or device.name not in sizes:
                 continue
             w_name, l_name = (check_identifier(n, "size param name") for n in sizes[device.name])
-            line = netlist.technology.instance_line(device.name, device.polarity, f"dm_{device.name}".lower(), device.g, device.s, device.b, device.w_m, device.l_m)
+            tech_ = netlist.technology
+            line = tech_.instance_line(device.name, device.polarity, f"dm_{device.name}".lower(), device.g, device.s, device.b,
+                                       device.w_m, device.l_m) + tech_.junction_text(device.w_m)  # fmt: skip
             if line not in lines:
                 raise NetlistError(f"instance line of {device.name} not found in the netlist")
             new = line
@@ -175,6 +178,14 @@ class SweepCircuit:
                 scale = float(written.group(1)) / value
                 new = new[: written.start(1)] + f"{{{pname}*{spice_number(scale)}}}" + new[written.end(1):]
                 params[pname] = value
+            if tech_.junction_geometry(device.w_m) is not None:
+                # junction geometry follows the swept width: AD = AS = W·E, PD = PS = 2·(W + E), in the
+                # technology's geometry unit u (:meth:`Technology.junction_text`)
+                e, u = tech_.diffusion_extension_m, tech_.geometry_unit_m
+                area = f"{{{w_name}*{spice_number(e / (u * u))}}}"
+                perimeter = f"{{({w_name}+{spice_number(e)})*{spice_number(2.0 / u)}}}"
+                for key, expr in (("ad", area), ("as", area), ("pd", perimeter), ("ps", perimeter)):
+                    new = re.sub(rf"\b{key}=\S+", lambda _m, k=key, x=expr: f"{k}={x}", new)
             lines[lines.index(line)] = new
         defaults: dict[str, float] = {}
         for name in sources:

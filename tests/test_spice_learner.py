@@ -142,7 +142,9 @@ def test_learner_saves_only_what_it_reads_and_probes_every_terminal():
     tech = get_technology("bsim")
     v0 = {n: 0.4 for n in state_nodes(2)}
     nl = learner(tech, LearnerParams(dim=2), np.zeros((3, 2)), np.zeros(3), v0)
-    assert set(nl.saves) == {f"i({ammeter_name(d)})" for d in read_devices(2)}
+    # the read devices' currents, and every supply's (for the power: netlists.cost)
+    assert set(nl.saves) == {f"i({ammeter_name(d)})" for d in read_devices(2)} | {f"i({v})" for v in nl.supplies}
+    assert {"vdd", "vref", "vout"} <= set(nl.supplies)
     text = nl.text()
     assert text.count(".save ") == -(-len(nl.saves) // 8) and "v(" not in " ".join(nl.saves)
     terminals = {n for d in nl.devices for n in (d.d, d.g, d.s, d.b)} - {"0"}
@@ -163,7 +165,7 @@ def test_saving_only_the_read_vectors_changes_no_result(simulator):
     read, full = runs["read"], runs["all"]
     assert len(full.netlist.devices) == len(read.netlist.devices)
     np.testing.assert_allclose(read.time_s, full.time_s, rtol=1e-12, atol=0)  # the same time steps
-    for attr in ("w_plus_a", "w_minus_a", "stream_predictions", "probe_outputs"):
+    for attr in ("w_plus_a", "w_minus_a", "stream_predictions", "probe_outputs", "power_w"):
         np.testing.assert_allclose(getattr(read, attr), getattr(full, attr), rtol=1e-9, atol=1e-30, err_msg=attr)
     assert read.region_times_s == full.region_times_s and len(read.regions) == 3
     for a, b in zip(read.regions, full.regions):

@@ -98,7 +98,7 @@ def build_parser() -> argparse.ArgumentParser:
     netlist.add_argument("--json", action="store_true", help="with --out: the summary (files written) as JSON")
 
     simulate = sub.add_parser("simulate", help="simulate a block and compare with its law")
-    simulate.add_argument("block", choices=["nmos", "pmos", "multiplier", "learner"])
+    simulate.add_argument("block", choices=["nmos", "pmos", "multiplier", "learner", "retention", "noise"])
     _tech_options(simulate)
     from .learner import add_learner_arguments
 
@@ -213,6 +213,14 @@ def _cmd_simulate(args: argparse.Namespace) -> dict[str, Any]:
         from .learner import simulate_learner
 
         return simulate_learner(args, _sim_params(args, reltol=1e-4, timeout_s=LEARNER_POINT_TIMEOUT_S))
+    if args.block == "retention":
+        from .retention import simulate_retention
+
+        return simulate_retention(args, _sim_params(args))
+    if args.block == "noise":
+        from .retention import simulate_noise
+
+        return simulate_noise(args, _sim_params(args))
     sim = _sim_params(args)
     params = _params(args.block, args)
     tech = technology_from_args(args)

@@ -2,7 +2,10 @@
 
 Routed from :mod:`logdomain.cli.app` (``simulate`` with block ``learner``). JSON keys (DESIGN.md §7):
 ``weights``, ``ideal_weights``, ``nmse_vs_ideal`` (prediction NMSE on held-out rows, fraction),
-``weight_nmse``, ``runtime_s`` plus details; ``--plot`` draws each weight's trajectory, SPICE
+``weight_nmse``, ``runtime_s``, the cost (:mod:`netlists.cost`: ``power_w`` — mean supply power over
+the stream, W; ``energy_per_update_j`` — P·T_s/N per weight per sample, J; ``area_per_weight_um2``
+— gate area shared over the weights plus two MIM capacitors, µm²; with dies the medians of the
+first two) plus details; ``--plot`` draws each weight's trajectory, SPICE
 against ideal.
 """
 
@@ -142,12 +145,15 @@ def simulate_learner(args: argparse.Namespace, sim=None) -> dict[str, Any]:
     dies = [r.as_dict(history=False) for r in results]
     stats = die_stats(np.array([d["nmse_vs_ideal"] for d in dies]))
     first = dies[0]
+    cost = {key: float(np.median([d[key] for d in dies])) for key in ("power_w", "energy_per_update_j")}
     return {
         "block": "learner", "tech": tech.label, "dim": args.dim, "samples": args.samples, "eta": args.eta, "lam": args.lam,
         "t_over_tau": first["t_over_tau"], "seed": args.seed, "ideal_weights": first["ideal_weights"],
         "weights": [d["weights"] for d in dies], "nmse_vs_ideal": stats["median"],
         "median": stats["median"], "p90": stats["p90"], "max": float(max(d["nmse_vs_ideal"] for d in dies)),
         "regions_ok": all(d["regions_ok"] for d in dies), "wrong_signs": any(d["wrong_signs"] for d in dies),
+        **cost, "area_per_weight_um2": first["area_per_weight_um2"], "cost": first["cost"],
         "dies": [{k: d[k] for k in ("seed", "nmse_vs_ideal", "weights", "state_weights", "wrong_signs", "regions_ok",
-                                    "region_violations", "common_mode_end_a", "test_mse")} for d in dies],
+                                    "region_violations", "common_mode_end_a", "test_mse", "power_w",
+                                    "energy_per_update_j")} for d in dies],
     }  # fmt: skip

