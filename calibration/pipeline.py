@@ -241,7 +241,7 @@ def calibrate(
         netlist_hashes=hashes,
         package_version=package_version,
         notes=(
-            f"noise_rel measured by `logdomain simulate noise --tech {technology}"
+            f"noise_rel measured by `logdomain simulate noise {'--tech ' + technology if technology == tech.name else '--model-file ...'}"
             + (f" --corner {corner}" if family == "sky130" else "")
             + f" --temp-c {temp_c:g}` (netlists.noise.measure_cell_noise: ngspice .noise of the learner's weight "
             f"cell at the unit drive, {noise.f_lo_hz:g}-{noise.f_hi_hz:g} Hz: sigma_I {noise.sigma_i_a:.3g} A rms "

@@ -97,7 +97,7 @@ def measure_cell_noise(tech: Technology, *, params: LearnerParams | None = None,
         raise ParameterError(f"samples must be an integer in [2, 1e7], got {samples!r}")
     sim = sim or SimParams()
     simulator = simulator or get_simulator()
-    p = (params or LearnerParams.for_technology(tech.name)).replace(temp_c=sim.temp_c)
+    p = (params or LearnerParams.for_technology(tech.learner_family)).replace(temp_c=sim.temp_c)
     i_w = p.i_w0_a
     v_c = _v_c_at(tech, p, i_w, sim, simulator)
     f_lo, f_hi = 1.0 / (samples * p.t_hold_s), 1.0 / (2.0 * p.t_hold_s)

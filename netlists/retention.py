@@ -231,7 +231,7 @@ def measure_retention(
     """
     sim = sim or SimParams()
     simulator = simulator or get_simulator()
-    p = (params or LearnerParams.for_technology(tech.name)).replace(temp_c=sim.temp_c)
+    p = (params or LearnerParams.for_technology(tech.learner_family)).replace(temp_c=sim.temp_c)
     step = lsb(bits)
     i_w = p.i_w0_a if i_w_a is None else float(i_w_a)
     if not math.isfinite(i_w) or not 1e-13 <= i_w <= 1e-7:

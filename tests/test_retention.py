@@ -26,7 +26,7 @@ REVIEWER_PFET_LEAK_A = {85.0: 0.67e-12, 125.0: 18e-12}
 
 
 # -- B: junction geometry ------------------------------------------------------------------------
-@pytest.mark.parametrize("name, unit", [("sky130", 1e-6), ("bsim", 1.0)])
+@pytest.mark.parametrize("name, unit", [("sky130", 1e-6)])
 def test_instances_carry_single_finger_junction_geometry(name, unit):
     tech = get_technology(name)
     w = 3e-6
@@ -39,10 +39,12 @@ def test_instances_carry_single_finger_junction_geometry(name, unit):
     assert float(fields["ps"]) * unit == pytest.approx(2 * (w + e), rel=1e-9)
 
 
-def test_ekv_has_no_junctions_and_no_geometry():
-    tech = get_technology("ekv")
+@pytest.mark.parametrize("name", ["ekv", "bsim"])
+def test_ekv_and_bsim_have_no_junction_geometry(name):
+    """ekv: an ideal channel law; bsim: junction-free until its shared-library convergence is understood."""
+    tech = get_technology(name)
     assert tech.junction_geometry(1e-6) is None
-    assert " ad=" not in tech.instance("m1", "n", "d", "g", "s", "0", w_m=1e-6, l_m=1e-6)[0]
+    assert " ad=" not in tech.instance("m1", "n", "d", "g", "s", "0", w_m=1e-6, l_m=1e-6)[0].lower()
 
 
 def test_single_finger_geometry_formula():
