@@ -71,16 +71,19 @@ class TikiTakaParams(Params):
     ----------
     lam_a : λ_A, the A pair's leak in units of 1/τ_i (ideal law), dimensionless.
     transfer : ρ, C's drive per unit A in units of 1/τ_i, dimensionless.
-    c_speed : k_C = τ/τ_C = I_A,C/I_A, how much faster the C cells' integrators run than A's. Default 1:
-        measured (sky130 tt, dim 2, 40 samples) with k_C = 4 (R = I_u, β_C = 1) C learned at 0.65× the
-        twin's rate (0.97× with β_C = 4), with k_C = 1 (R = 4·I_u) at 1.02–1.08×.
+    c_speed : k_C = τ/τ_C = I_A,C/I_A, how much faster the C cells' integrators run than A's. Default 2
+        (R = 2·I_u at ρ = 4), measured on sky130 tt: with k_C = 4 (R = I_u, β_C = 1) C learned at 0.65×
+        the twin's rate (dim 2, 40 samples; 0.97× with β_C = 4, whose C common mode rose to 425 pA); with
+        k_C = 1 (R = 4·I_u) at the twin's rate, but C's common mode (262 pA) lowered the error path's
+        node so the products' m3 had V_DS 3.65–3.76 U_T (dim 2 × 400); with k_C = 2, 168 pA and every
+        device in region.
     cm_gain_c : β_C, the C pair's common-mode feedback gain (in the C cells' own time τ_C).
     c_leak_ratio : λ_C/(λ·ρ/λ_A); 1 (default) gives C the plain learner's ridge.
     """
 
     lam_a: float = 4.0
     transfer: float = 4.0
-    c_speed: float = 1.0
+    c_speed: float = 2.0
     cm_gain_c: float = 1.0
     c_leak_ratio: float = 1.0
     _bounds: ClassVar[dict[str, Bound]] = {
