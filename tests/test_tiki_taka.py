@@ -161,9 +161,6 @@ def test_acceptance_dim2_spice_vs_twin_within_2_percent_at_t_over_tau_20(simulat
     assert c.t_over_tau >= 20
     assert c.spice_vs_twin_nmse <= 0.02
     assert c.nmse_vs_ideal <= 0.02 and c.twin_nmse_vs_ideal <= 0.02  # both have learnt what SGDr learns
-    # regions: every device in weak inversion; saturation margins are reported — measured on this
-    # stream (seed 0): the prediction and target products' m3 at V_DS 3.65–3.76 U_T (< 4 U_T) at two of
-    # the three instants, the C pairs' common mode (262 pA) raising the error path's current
-    for report in c.spice.run.regions:
-        assert all(d.weak_inversion for d in report.devices)
-        assert all(d.vds_over_ut >= 3.5 for d in report.violations), report.summary()
+    # every device weak and saturated at the checked instants (measured: also at seed 1; with k_C = 1 the
+    # products' m3 fell to V_DS 3.65 U_T — see TikiTakaParams.c_speed)
+    assert c.spice.run.regions_ok, c.spice.run.region_violations()
