@@ -368,6 +368,8 @@ def run_tiki_taka_stream(device: LogDomainPair, x: FloatArray, y: FloatArray, et
         raise ValueError(f"x must be finite (K, D) and y finite (K,), got shapes {x.shape} and {y.shape}")
     if not isinstance(device, LogDomainPair) or not isinstance(tt, TikiTaka):
         raise ValueError("run_tiki_taka_stream needs a LogDomainPair and a TikiTaka")
+    if tt.chop_every:
+        raise ValueError(f"run_tiki_taka_stream has no chopper (c = 1): chop_every must be 0, got {tt.chop_every}")
     eta = _check("run", "eta", eta, 1e-6, 0.5)
     substeps = _check("run", "substeps", substeps, 1, 1000, integer=True)
     a = np.full((1, 1, 1), float(_asym([asymmetry])[0]))

@@ -109,6 +109,14 @@ def test_twin_with_equal_leak_and_transfer_learns_the_ridge_of_sgd():
     assert np.max(np.abs(a[-200:])) < 0.5 * np.max(np.abs(w_ideal))  # A stays small: it is the fast, leaky store
 
 
+@pytest.mark.parametrize(("kw", "message"), [({"tt": TikiTaka(chop_every=10)}, "chop_every"), ({"eta": 0.0}, "eta"),
+                                             ({"y": np.array([math.nan, 0.0])}, "finite")])  # fmt: skip
+def test_twin_refuses_what_it_does_not_model(kw, message):
+    args = {"device": LogDomainPair(), "x": np.ones((2, 1)), "y": np.zeros(2), "eta": 0.05, "tt": TikiTaka()} | kw
+    with pytest.raises(ValueError, match=message):
+        run_tiki_taka_stream(args.pop("device"), args.pop("x"), args.pop("y"), args.pop("eta"), args.pop("tt"))
+
+
 def test_twin_settings_follow_the_circuit():
     p, tt = LearnerParams(eta=0.04, lam=2e-3), TikiTakaParams(lam_a=8.0, transfer=2.0, c_speed=1.0, cm_gain_c=0.5)
     device, s = twin_settings(p, tt, gain=1.1)
