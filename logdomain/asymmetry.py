@@ -357,7 +357,8 @@ def run_tiki_taka_stream(device: LogDomainPair, x: FloatArray, y: FloatArray, et
                          asymmetry: float = 0.0) -> tuple[FloatArray, FloatArray]:  # fmt: skip
     """Continuous-time Tiki-Taka of :func:`run_tiki_taka` on one given stream (one run, no teacher).
 
-    The same rates (:func:`_tt_rate`) and Heun steps, sample k held for η (time in units of τ); the
+    The same rates (:func:`_tt_rate`) and Heun steps, sample k held for η (time in units of τ), the
+    chopper c flipping before samples chop_every, 2·chop_every, … (0-based; as in run_tiki_taka); the
     stream ``x`` (K, D), ``y`` (K,) replaces the problem's random one, no read noise. A is
     ``replace(device, lam=tt.a_leak)``, C is ``device`` with ``tt.c_leak`` if given. Returns
     (forward weights (K + 1, D) at the start and after every hold, A's read (K + 1, D)).
@@ -368,8 +369,6 @@ def run_tiki_taka_stream(device: LogDomainPair, x: FloatArray, y: FloatArray, et
         raise ValueError(f"x must be finite (K, D) and y finite (K,), got shapes {x.shape} and {y.shape}")
     if not isinstance(device, LogDomainPair) or not isinstance(tt, TikiTaka):
         raise ValueError("run_tiki_taka_stream needs a LogDomainPair and a TikiTaka")
-    if tt.chop_every:
-        raise ValueError(f"run_tiki_taka_stream has no chopper (c = 1): chop_every must be 0, got {tt.chop_every}")
     eta = _check("run", "eta", eta, 1e-6, 0.5)
     substeps = _check("run", "substeps", substeps, 1, 1000, integer=True)
     a = np.full((1, 1, 1), float(_asym([asymmetry])[0]))
@@ -381,19 +380,22 @@ def run_tiki_taka_stream(device: LogDomainPair, x: FloatArray, y: FloatArray, et
     rho = tt.transfer / (tt.transfer_every * eta)
     hist, hist_a = [dev_c.read(state[n_a:])[0, 0].copy()], [dev_a.read(state[:n_a])[0, 0].copy()]
     dt = eta / substeps
+    c = 1.0
     for k in range(x.shape[0]):
+        if tt.chop_every and k % tt.chop_every == 0 and k > 0:
+            c = -c
         xk, yk = x[k][None, :], np.array([y[k]])
 
-        def e_of(st, xk=xk, yk=yk):
-            w = tt.gamma * dev_a.read(st[:n_a]) + dev_c.read(st[n_a:])
+        def e_of(st, xk=xk, yk=yk, c=c):
+            w = tt.gamma * c * dev_a.read(st[:n_a]) + dev_c.read(st[n_a:])
             return yk - np.einsum("psd,sd->ps", w, xk)
 
         for _ in range(substeps):
-            k1 = _tt_rate(dev_a, dev_c, n_a, state, e_of, xk, a, tt, 1.0, rho)
+            k1 = _tt_rate(dev_a, dev_c, n_a, state, e_of, xk, a, tt, c, rho)
             trial = _tt_clamp(dev_a, dev_c, n_a, [s + dt * r for s, r in zip(state, k1)])
-            k2 = _tt_rate(dev_a, dev_c, n_a, trial, e_of, xk, a, tt, 1.0, rho)
+            k2 = _tt_rate(dev_a, dev_c, n_a, trial, e_of, xk, a, tt, c, rho)
             state = _tt_clamp(dev_a, dev_c, n_a, [s + 0.5 * dt * (p + q) for s, p, q in zip(state, k1, k2)])
         read_a = dev_a.read(state[:n_a])[0, 0]
-        hist.append(tt.gamma * read_a + dev_c.read(state[n_a:])[0, 0])
+        hist.append(tt.gamma * c * read_a + dev_c.read(state[n_a:])[0, 0])
         hist_a.append(read_a.copy())
     return np.array(hist), np.array(hist_a)

@@ -51,7 +51,7 @@ def twin_settings(p: LearnerParams, tt: TikiTakaParams, gain: float = 1.0) -> tu
     s0 = p.w_scale * p.i_cm_a / p.i_u_a
     device = LogDomainPair(lam=tt.c_leak(p.lam), cm_set=s0, cm_gain=min(tt.cm_gain_c * tt.c_speed * p.x_scale**2, 100.0))
     settings = TikiTaka(gamma=0.0, transfer=tt.transfer * gain * p.eta, transfer_every=1, a_rate=1.0, a_leak=tt.lam_a,
-                        chop_every=0, c_leak=tt.c_leak(p.lam))  # fmt: skip
+                        chop_every=tt.chop_every, c_leak=tt.c_leak(p.lam))  # fmt: skip
     return device, settings
 
 

@@ -79,6 +79,10 @@ class TikiTakaParams(Params):
         device in region.
     cm_gain_c : β_C, the C pair's common-mode feedback gain (in the C cells' own time τ_C).
     c_leak_ratio : λ_C/(λ·ρ/λ_A); 1 (default) gives C the plain learner's ridge.
+    chop_every : samples between flips of the Tiki-Taka chopper c (0: off, c ≡ 1). With it the bench
+        applies c·x to A's terms (their own input diodes ``mxa{i}s``, gates ``gxa{i}s``) and swaps R⁺, R⁻
+        when c = −1, so A integrates c·e·x and C takes c·A: offsets of A (its copies' and its holding
+        drive's mismatch) reach C with alternating sign.
     """
 
     lam_a: float = 4.0
@@ -86,13 +90,20 @@ class TikiTakaParams(Params):
     c_speed: float = 2.0
     cm_gain_c: float = 1.0
     c_leak_ratio: float = 1.0
+    chop_every: int = 0
     _bounds: ClassVar[dict[str, Bound]] = {
         "lam_a": Bound(0.01, 100.0, ""),
         "transfer": Bound(0.01, 100.0, ""),
         "c_speed": Bound(0.1, 100.0, ""),
         "cm_gain_c": Bound(0.01, 10.0, ""),
         "c_leak_ratio": Bound(0.0, 100.0, ""),
+        "chop_every": Bound(0, 10**6, "", integer=True),
     }
+
+    def chop_signs(self, samples: int) -> np.ndarray:
+        """(K,) the chopper c of each stream sample: (−1)^⌊k/chop_every⌋, or all 1 when chop_every is 0."""
+        k = np.arange(samples)
+        return np.ones(samples) if self.chop_every == 0 else np.where((k // self.chop_every) % 2 == 1, -1.0, 1.0)
 
     def c_leak(self, lam: float) -> float:
         """λ_C = c_leak_ratio·λ·ρ/λ_A (units of 1/τ_i) for the plain learner's λ."""
@@ -147,6 +158,17 @@ def _add_a_common_mode(nb: NetlistBuilder, p: LearnerParams, i: int) -> None:
     nb.mos(f"mgk{i}", "n", f"gza{i}", f"gza{i}", "ref", "0", **size(p, "x"))
 
 
+def _add_a_input_half(nb: NetlistBuilder, p: LearnerParams, i: int, half: str, values: np.ndarray, args: tuple) -> None:
+    """A's own input half (chopped x, c·x): PWL sink ``ixa{i}{half}`` on the pMOS diode ``mxb{i}{half}``
+    (gate ``xb{i}{half}``), a pMOS copy ``mxbd{i}{half}`` into the nMOS diode ``mxa{i}{half}`` (gate
+    ``gxa{i}{half}``, source ref) — :func:`netlists.learner_blocks.add_input_half` without the products."""
+    gate = f"xb{i}{half}"
+    _pwl(nb, f"ixa{i}{half}", gate, "0", values, *args)
+    nb.mos(f"mxb{i}{half}", "p", gate, gate, "vdd", "vdd", **size(p, "xp"))
+    nb.mos(f"mxbd{i}{half}", "p", f"gxa{i}{half}", gate, "vdd", "vdd", **size(p, "xp"))
+    nb.mos(f"mxa{i}{half}", "n", f"gxa{i}{half}", f"gxa{i}{half}", "ref", "0", **size(p, "x"))
+
+
 def tiki_taka_learner(tech: Technology, params: LearnerParams, tt: TikiTakaParams, x: np.ndarray, y: np.ndarray,
                       v_c0_v: dict[str, float]) -> Netlist:  # fmt: skip
     """Transistor-level Tiki-Taka learner driven by the stream (x_k, y_k); ``.tran`` over all holds.
@@ -198,8 +220,14 @@ def tiki_taka_learner(tech: Technology, params: LearnerParams, tt: TikiTakaParam
     nb.mos("ms02", "p", "s0b", "s0b", "s0a", "vdd", **size(p, "zc"))
     nb.isource("is0", "s0b", "0", p.i_cm_a)
     # transfer bias halves R⁺ = f + R, R⁻ = f (x gates of the C cells' terms)
-    for s, value in (("p", p.i_floor_a + tt.r_transfer_a(p)), ("n", p.i_floor_a)):
-        nb.isource(f"itr{s}", "vdd", f"gt{s}", value)
+    chop = np.ones(st.holds)
+    chop[st.first_sample:st.first_probe] = tt.chop_signs(st.first_probe - st.first_sample)
+    r = tt.r_transfer_a(p)
+    for s, value in (("p", p.i_floor_a + r * (chop > 0)), ("n", p.i_floor_a + r * (chop < 0))):
+        if tt.chop_every:
+            _pwl(nb, f"itr{s}", "vdd", f"gt{s}", value, *args)
+        else:
+            nb.isource(f"itr{s}", "vdd", f"gt{s}", float(value[0]))
         nb.mos(f"mtr{s}", "n", f"gt{s}", f"gt{s}", "ref", "0", **size(p, "x"))
     # the A halves' holding drive: I_h = λ_A·I_w0 through a third term on a unit diode (gate gtb)
     nb.isource("itb", "vdd", "gtb", p.i_u_a)
@@ -208,6 +236,10 @@ def tiki_taka_learner(tech: Technology, params: LearnerParams, tt: TikiTakaParam
         halves = dict(zip(HALVES, split_currents(st.x[:, i], p.x_scale, p.i_u_a, p.i_floor_a)))
         for s in HALVES:
             add_input_half(nb, p, i, s, lambda name, a, b, v=halves[s]: _pwl(nb, name, a, b, v, *args))
+        if tt.chop_every:
+            for s, v in zip(HALVES, split_currents(chop * st.x[:, i], p.x_scale, p.i_u_a, p.i_floor_a)):
+                _add_a_input_half(nb, p, i, s, v, args)
+    xg = "gxa" if tt.chop_every else "gx"
     for i in range(p.dim):
         for a, b in (("p", "n"), ("n", "p")):
             # A half: the plain learner's cell with the leak λ_A
@@ -216,7 +248,7 @@ def tiki_taka_learner(tech: Technology, params: LearnerParams, tt: TikiTakaParam
                 nb.mos(f"{pre}mc{sign}", "p", f"{pre}ie{sign}", f"ge{sign}", "vdd", "vdd", **size(p, "ec"))
             nb.isource(f"i{pre}uz", "vdd", f"{pre}iez", p.i_u_a)
             nb.isource(f"i{pre}hold", "vdd", f"{pre}ih", tt.lam_a / p.x_scale**2 * p.i_w0_a)
-            terms = [(f"{pre}iep", f"gx{i}{a}"), (f"{pre}ien", f"gx{i}{b}"), (f"{pre}ih", "gtb")]
+            terms = [(f"{pre}iep", f"{xg}{i}{a}"), (f"{pre}ien", f"{xg}{i}{b}"), (f"{pre}ih", "gtb")]
             add_weight_cell(nb, cp_a, pre, vc=f"va{i}{a}", terms=terms, sink_terms=[(f"{pre}iez", f"gza{i}")], freeze="fz")
             # copy of A^a for the transfer terms
             nb.mos(f"mac{i}{a}", "n", f"ad{i}{a}", f"va{i}{a}", "ref", "0", **size(p, "out"))

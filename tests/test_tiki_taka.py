@@ -69,6 +69,19 @@ def test_netlist_maps_the_tiki_taka_law_onto_bias_currents():
     assert nl.text(SIM) == _netlist(tt)[1].text(SIM)  # deterministic
 
 
+def test_chopper_drives_a_through_its_own_inputs_and_swaps_the_transfer_bias():
+    tt = TikiTakaParams(chop_every=1)
+    assert list(tt.chop_signs(5)) == [1.0, -1.0, 1.0, -1.0, 1.0]
+    assert list(TikiTakaParams(chop_every=2).chop_signs(5)) == [1.0, 1.0, -1.0, -1.0, 1.0]
+    _, nl = _netlist(tt)
+    a_gates = {d.g for d in nl.devices if d.name.startswith("u0p")}
+    assert {"gxa0p", "gxa0n"} <= a_gates and not {"gx0p", "gx0n"} & a_gates  # A sees c·x, not x
+    text = nl.text(SIM)
+    assert "itrp vdd gtp pwl(" in text.lower() and "ixa0p" in text.lower()
+    _, plain = _netlist(TikiTakaParams())
+    assert "gxa0p" not in plain.nodes
+
+
 def test_netlist_refuses_bad_input():
     p = LearnerParams(dim=1)
     tech = get_technology("sky130")
@@ -90,12 +103,13 @@ def test_netlist_refuses_bad_input():
 def test_twin_is_the_studys_continuous_tiki_taka_code_path():
     problem = FloorProblem(dim=3, seeds=1, steps=300, records=4, seed=7)
     device = LogDomainPair(lam=1e-3, cm_set=1.4, cm_gain=0.5)
-    tt = TikiTaka(gamma=0.3, transfer=0.2, a_leak=4.0, c_leak=1e-3)
-    ref = run_tiki_taka(device, [0.0], problem, 0.05, tt, substeps=3)
     stream = _Stream(problem)
     xs, ys = zip(*[(x[0], y[0]) for x, y, _ in (stream.next() for _ in range(problem.steps))])
-    hist, _ = run_tiki_taka_stream(device, np.array(xs), np.array(ys), 0.05, tt, substeps=3)
-    np.testing.assert_allclose(hist[-1], ref.weights[0, 0], rtol=1e-12, atol=1e-14)
+    for chop in (0, 7):
+        tt = TikiTaka(gamma=0.3, transfer=0.2, a_leak=4.0, c_leak=1e-3, chop_every=chop)
+        ref = run_tiki_taka(device, [0.0], problem, 0.05, tt, substeps=3)
+        hist, _ = run_tiki_taka_stream(device, np.array(xs), np.array(ys), 0.05, tt, substeps=3)
+        np.testing.assert_allclose(hist[-1], ref.weights[0, 0], rtol=1e-12, atol=1e-14)
 
 
 def test_twin_with_equal_leak_and_transfer_learns_the_ridge_of_sgd():
@@ -109,7 +123,7 @@ def test_twin_with_equal_leak_and_transfer_learns_the_ridge_of_sgd():
     assert np.max(np.abs(a[-200:])) < 0.5 * np.max(np.abs(w_ideal))  # A stays small: it is the fast, leaky store
 
 
-@pytest.mark.parametrize(("kw", "message"), [({"tt": TikiTaka(chop_every=10)}, "chop_every"), ({"eta": 0.0}, "eta"),
+@pytest.mark.parametrize(("kw", "message"), [({"tt": "tt"}, "TikiTaka"), ({"eta": 0.0}, "eta"),
                                              ({"y": np.array([math.nan, 0.0])}, "finite")])  # fmt: skip
 def test_twin_refuses_what_it_does_not_model(kw, message):
     args = {"device": LogDomainPair(), "x": np.ones((2, 1)), "y": np.zeros(2), "eta": 0.05, "tt": TikiTaka()} | kw
@@ -120,7 +134,7 @@ def test_twin_refuses_what_it_does_not_model(kw, message):
 def test_twin_settings_follow_the_circuit():
     p, tt = LearnerParams(eta=0.04, lam=2e-3), TikiTakaParams(lam_a=8.0, transfer=2.0, c_speed=1.0, cm_gain_c=0.5)
     device, s = twin_settings(p, tt, gain=1.1)
-    assert s.transfer == pytest.approx(2.0 * 1.1 * 0.04) and s.a_leak == 8.0 and s.gamma == 0.0 and s.chop_every == 0
+    assert s.transfer == pytest.approx(2.0 * 1.1 * 0.04) and s.a_leak == 8.0 and s.gamma == 0.0 and s.chop_every == tt.chop_every
     assert s.c_leak == pytest.approx(2e-3 * 2.0 / 8.0) and device.lam == pytest.approx(s.c_leak)
     assert device.cm_set == pytest.approx(p.w_scale * p.i_cm_a / p.i_u_a)
     with pytest.raises(ValueError, match="gain"):
