@@ -57,8 +57,8 @@ from typing import ClassVar
 import numpy as np
 
 from .errors import ParameterError
-from .learner_blocks import (HALVES, add_common_mode, add_error_path, add_input_half, add_pcopy, add_product, add_product_unit,
-                             add_pstack, add_target_half, add_target_unit, size)  # fmt: skip
+from .learner_blocks import (HALVES, add_common_mode, add_error_path, add_input_half, add_ncopy, add_nstack, add_pcopy, add_product,
+                             add_product_unit, add_pstack, add_target_half, add_target_unit, size)  # fmt: skip
 from .netlist import Analysis, Netlist, NetlistBuilder
 from .params import Bound, Params
 from .spice_learner_circuit import LearnerParams, _pwl, read_devices, split_currents, state_nodes, stimulus
@@ -87,6 +87,10 @@ class TikiTakaParams(Params):
         applies c·x to A's terms (their own input diodes ``mxa{i}s``, gates ``gxa{i}s``) and swaps R⁺, R⁻
         when c = −1, so A integrates c·e·x and C takes c·A: offsets of A (its copies' and its holding
         drive's mismatch) reach C with alternating sign.
+    transfer_split : ``"direct"`` (default): C's terms take the copies A⁺, A⁻ themselves (common drive
+        (A⁺ + A⁻)(R⁺ + R⁻)/I_u, constant); ``"class-ab"``: the copies' difference is split at a node
+        ``sn{i}`` by a class-AB pair on the error path's replica gates (vbp/vbn) into a⁺ − a⁻ = A⁺ − A⁻,
+        a⁺a⁻ = f_e², each + f₂ (:func:`_add_transfer_split`), so C's common drive is ∝ |A|.
     """
 
     lam_a: float = 4.0
@@ -95,6 +99,8 @@ class TikiTakaParams(Params):
     cm_gain_c: float = 1.0
     c_leak_ratio: float = 1.0
     chop_every: int = 0
+    transfer_split: str = "direct"
+    _choices: ClassVar[dict[str, tuple[str, ...]]] = {"transfer_split": ("direct", "class-ab")}
     _bounds: ClassVar[dict[str, Bound]] = {
         "lam_a": Bound(0.01, 100.0, ""),
         "transfer": Bound(0.01, 100.0, ""),
@@ -160,6 +166,32 @@ def _add_a_common_mode(nb: NetlistBuilder, p: LearnerParams, i: int) -> None:
     add_pstack(nb, f"mkz{i}", za, z, {"w_m": p.w_zc_m / p.cm_gain, "l_m": p.l_zc_m})
     add_pcopy(nb, f"mkzc{i}", za, z, f"gza{i}", size(p, "zc"))
     nb.mos(f"mgk{i}", "n", f"gza{i}", f"gza{i}", "ref", "0", **size(p, "x"))
+
+
+def _add_transfer_split(nb: NetlistBuilder, p: LearnerParams, i: int) -> tuple[str, str]:
+    """Class-AB split of A_i⁺ − A_i⁻ (the copies on ``ad{i}p``/``ad{i}n``), as
+    :func:`netlists.learner_blocks.add_error_path` splits E: ``msa{i}`` sources A⁺ into ``sn{i}``, a pMOS
+    copy of A⁻ into the nMOS stack ``mnd{i}`` whose cascoded copy ``mns{i}`` sinks A⁻ from it (a plain
+    diode and copy, measured: the copy's drain at sn (≈ 0.7 V) against the diode's ≈ 0.3 V gave A⁻ a
+    drain-voltage gain error that, times A's common mode, swamped A — weights 0.08, −0.83 for 0.68, −0.28); the pair ``mtp{i}``
+    (pMOS, gate vbp) / ``mtn{i}`` (nMOS, gate vbn), sources at sn{i}, carries a⁺ out and a⁻ in, so
+    a⁺ − a⁻ = A⁺ − A⁻ and a⁺a⁻ = f_e² (the error path's replica). a⁻ + f₂ flows in the pMOS diode
+    ``mqm{i}`` (gate ``gq{i}``), a⁺ + f₂ in the nMOS stack ``mhq{i}`` whose cascoded copy ``mqq{i}`` draws
+    it from the pMOS diode ``mpq{i}`` (gate ``gp{i}``). Returns the gates (a⁺ + f₂, a⁻ + f₂)."""
+    sn = f"sn{i}"
+    nb.mos(f"msa{i}", "p", sn, f"ad{i}p", "vdd", "vdd", **size(p, "ec"))
+    nb.mos(f"mna{i}", "p", f"bn{i}", f"ad{i}n", "vdd", "vdd", **size(p, "ec"))
+    add_nstack(nb, f"mnd{i}", f"bn{i}", f"bn{i}1", size(p, "en"))
+    add_ncopy(nb, f"mns{i}", f"bn{i}", f"bn{i}1", sn, size(p, "en"))
+    nb.mos(f"mtp{i}", "p", f"hq{i}", "vbp", sn, "vdd", **size(p, "abp"))
+    nb.mos(f"mtn{i}", "n", f"gq{i}", "vbn", sn, "0", **size(p, "abn"))
+    nb.mos(f"mqm{i}", "p", f"gq{i}", f"gq{i}", "vdd", "vdd", **size(p, "ec"))
+    nb.isource(f"iqm{i}", f"gq{i}", "0", p.i_err_min_a)
+    nb.isource(f"iqp{i}", "vdd", f"hq{i}", p.i_err_min_a)
+    add_nstack(nb, f"mhq{i}", f"hq{i}", f"hq{i}1", size(p, "hn"))
+    add_ncopy(nb, f"mqq{i}", f"hq{i}", f"hq{i}1", f"gp{i}", size(p, "hn"))
+    nb.mos(f"mpq{i}", "p", f"gp{i}", f"gp{i}", "vdd", "vdd", **size(p, "ec"))
+    return f"gp{i}", f"gq{i}"
 
 
 def _add_a_input_half(nb: NetlistBuilder, p: LearnerParams, i: int, half: str, values: np.ndarray, args: tuple) -> None:
@@ -258,12 +290,16 @@ def tiki_taka_learner(tech: Technology, params: LearnerParams, tt: TikiTakaParam
             nb.mos(f"mac{i}{a}", "n", f"ad{i}{a}", f"va{i}{a}", "ref", "0", **size(p, "out"))
             nb.mos(f"mad{i}{a}", "p", f"ad{i}{a}", f"ad{i}{a}", "vdd", "vdd", **size(p, "ec"))
         _add_a_common_mode(nb, p, i)
+        if tt.transfer_split == "class-ab":
+            src = dict(zip(HALVES, _add_transfer_split(nb, p, i)))
+        else:
+            src = {s: f"ad{i}{s}" for s in HALVES}
         for a in HALVES:
             # C half: transfer terms (A^s, R^(+ if s = a else −))
             pre = f"w{i}{a}"
             terms = []
             for s in HALVES:
-                nb.mos(f"{pre}ma{s}", "p", f"{pre}ia{s}", f"ad{i}{s}", "vdd", "vdd", **size(p, "ec"))
+                nb.mos(f"{pre}ma{s}", "p", f"{pre}ia{s}", src[s], "vdd", "vdd", **size(p, "ec"))
                 terms.append((f"{pre}ia{s}", "gtp" if s == a else "gtn"))
             nb.isource(f"i{pre}uz", "vdd", f"{pre}iez", p.i_u_a)
             add_weight_cell(nb, cp_c, pre, vc=f"vc{i}{a}", terms=terms, sink_terms=[(f"{pre}iez", f"gz{i}")], freeze="fz")

@@ -82,6 +82,17 @@ def test_chopper_drives_a_through_its_own_inputs_and_swaps_the_transfer_bias():
     assert "gxa0p" not in plain.nodes
 
 
+def test_class_ab_transfer_feeds_c_from_the_split_not_from_the_copies():
+    _, nl = _netlist(TikiTakaParams(transfer_split="class-ab"))
+    gates = {d.name: d.g for d in nl.devices}
+    assert gates["w0pmap"] == "gp0" and gates["w0pman"] == "gq0"  # a⁺ + f₂, a⁻ + f₂
+    assert gates["mtp0"] == "vbp" and gates["mtn0"] == "vbn"  # the error path's replica sets a⁺a⁻ = f_e²
+    _, direct = _netlist(TikiTakaParams())
+    assert {d.name: d.g for d in direct.devices}["w0pmap"] == "ad0p" and "sn0" not in direct.nodes
+    with pytest.raises(ParameterError, match="transfer_split"):
+        TikiTakaParams(transfer_split="class-b")
+
+
 def test_netlist_refuses_bad_input():
     p = LearnerParams(dim=1)
     tech = get_technology("sky130")
