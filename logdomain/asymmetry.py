@@ -55,7 +55,7 @@ from numpy.typing import NDArray
 from .asymmetry_devices import W_MIN, LogDomainPair, SoftBounds, TableDevice, _check
 
 __all__ = ["W_MIN", "FloorProblem", "SoftBounds", "LogDomainPair", "TableDevice", "TikiTaka", "RunResult", "run_sgd", "run_tiki_taka",
-           "teacher"]
+           "run_tiki_taka_stream", "teacher"]
 
 FloatArray = NDArray[np.float64]
 
@@ -351,3 +351,51 @@ def _tt_rate(dev_a, dev_c, n_a, st, e_of, x, a, tt: TikiTaka, c: float, rho: flo
 
 def _tt_clamp(dev_a, dev_c, n_a, st) -> list[FloatArray]:
     return dev_a.clamp(st[:n_a]) + dev_c.clamp(st[n_a:])
+
+
+def run_tiki_taka_stream(device: LogDomainPair, x: FloatArray, y: FloatArray, eta: float, tt: TikiTaka, *, substeps: int = 8,
+                         asymmetry: float = 0.0) -> tuple[FloatArray, FloatArray]:  # fmt: skip
+    """Continuous-time Tiki-Taka of :func:`run_tiki_taka` on one given stream (one run, no teacher).
+
+    The same rates (:func:`_tt_rate`) and Heun steps, sample k held for η (time in units of τ), the
+    chopper c flipping before samples chop_every, 2·chop_every, … (0-based; as in run_tiki_taka); the
+    stream ``x`` (K, D), ``y`` (K,) replaces the problem's random one, no read noise. A is
+    ``replace(device, lam=tt.a_leak)``, C is ``device`` with ``tt.c_leak`` if given. Returns
+    (forward weights (K + 1, D) at the start and after every hold, A's read (K + 1, D)).
+    """
+    x = np.atleast_2d(np.asarray(x, dtype=float))
+    y = np.asarray(y, dtype=float).ravel()
+    if x.shape[0] != y.shape[0] or x.shape[0] < 1 or not (np.all(np.isfinite(x)) and np.all(np.isfinite(y))):
+        raise ValueError(f"x must be finite (K, D) and y finite (K,), got shapes {x.shape} and {y.shape}")
+    if not isinstance(device, LogDomainPair) or not isinstance(tt, TikiTaka):
+        raise ValueError("run_tiki_taka_stream needs a LogDomainPair and a TikiTaka")
+    eta = _check("run", "eta", eta, 1e-6, 0.5)
+    substeps = _check("run", "substeps", substeps, 1, 1000, integer=True)
+    a = np.full((1, 1, 1), float(_asym([asymmetry])[0]))
+    shape = (1, 1, x.shape[1])
+    dev_a = replace(device, lam=tt.a_leak)
+    dev_c = device if tt.c_leak is None else replace(device, lam=tt.c_leak)
+    n_a = len(dev_a.init(a, shape))
+    state = dev_a.init(a, shape) + dev_c.init(a, shape)
+    rho = tt.transfer / (tt.transfer_every * eta)
+    hist, hist_a = [dev_c.read(state[n_a:])[0, 0].copy()], [dev_a.read(state[:n_a])[0, 0].copy()]
+    dt = eta / substeps
+    c = 1.0
+    for k in range(x.shape[0]):
+        if tt.chop_every and k % tt.chop_every == 0 and k > 0:
+            c = -c
+        xk, yk = x[k][None, :], np.array([y[k]])
+
+        def e_of(st, xk=xk, yk=yk, c=c):
+            w = tt.gamma * c * dev_a.read(st[:n_a]) + dev_c.read(st[n_a:])
+            return yk - np.einsum("psd,sd->ps", w, xk)
+
+        for _ in range(substeps):
+            k1 = _tt_rate(dev_a, dev_c, n_a, state, e_of, xk, a, tt, c, rho)
+            trial = _tt_clamp(dev_a, dev_c, n_a, [s + dt * r for s, r in zip(state, k1)])
+            k2 = _tt_rate(dev_a, dev_c, n_a, trial, e_of, xk, a, tt, c, rho)
+            state = _tt_clamp(dev_a, dev_c, n_a, [s + 0.5 * dt * (p + q) for s, p, q in zip(state, k1, k2)])
+        read_a = dev_a.read(state[:n_a])[0, 0]
+        hist.append(tt.gamma * c * read_a + dev_c.read(state[n_a:])[0, 0])
+        hist_a.append(read_a.copy())
+    return np.array(hist), np.array(hist_a)

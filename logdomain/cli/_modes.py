@@ -17,7 +17,7 @@ from ..errors import UsageError
 
 __all__ = ["APPLIES", "explicit_options", "check_applicable"]
 
-_SIMULATE_LEARNER = ("dim", "samples", "seed", "eta", "lam", "t_hold_s", "mismatch", "dies", "workers")
+_SIMULATE_LEARNER = ("dim", "samples", "seed", "eta", "lam", "t_hold_s", "mismatch", "dies", "workers", "algorithm")
 _DATA = ("data", "target", "task", "intercept", "test_fraction", "shuffle", "no_scale")
 
 #: command → (the mode's dest, {option dest: modes it applies to})

@@ -70,6 +70,9 @@ def add_learner_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--eta", type=_real("--eta", 0.0, 1.0, open_low=True), default=DEFAULT_ETA, help=f"learning rate η = T_s/τ (default {DEFAULT_ETA:g})")
     parser.add_argument("--lam", type=_real("--lam", 0.0, 10.0), default=DEFAULT_LAM, help=f"weight decay λ (default {DEFAULT_LAM:g})")
     parser.add_argument("--t-hold-s", type=_real("--t-hold-s", 1e-6, 10.0), default=DEFAULT_T_HOLD_S, help=f"hold time T_s in s (default {DEFAULT_T_HOLD_S:g})")
+    parser.add_argument("--algorithm", choices=["sgd", "tiki-taka"], default="sgd",
+                        help="sgd (default): one pair per weight; tiki-taka: an A and a C pair per weight with the transfer "
+                             "path, compared with its behavioural twin (nominal die only)")
 
 
 def _plot(result, path: str, save) -> None:
@@ -109,6 +112,10 @@ def simulate_learner(args: argparse.Namespace, sim=None) -> dict[str, Any]:
     if sim is None:
         sim = SimParams(temp_c=args.temp_c, reltol=1e-4, timeout_s=1800.0)
     mismatch = bool(getattr(args, "mismatch", False))
+    if getattr(args, "algorithm", "sgd") == "tiki-taka":
+        from .learner_tiki_taka import simulate_tiki_taka
+
+        return simulate_tiki_taka(args, sim)
     if getattr(args, "dies", None) is not None and not mismatch:
         raise UsageError("--dies needs --mismatch (dies are mismatch samples of the PDK)")
     if getattr(args, "workers", None) is not None and not mismatch:
