@@ -313,7 +313,7 @@ def tiki_taka_learner(tech: Technology, params: LearnerParams, tt: TikiTakaParam
     add_error_path(nb, p)
     nb.initial_conditions({node: float(v_c0_v[node]) for node in nodes})
     if p.save == "read":
-        nb.save(devices=tuple(tiki_taka_read_devices(p.dim)))
+        nb.save(devices=tuple(tiki_taka_read_devices(p.dim)), sources=tuple(nb.netlist.supplies))
         nb.probe_regions()
     step = p.t_hold_s / p.points_per_hold
     nb.analysis(Analysis("tran", step=step, stop=st.holds * p.t_hold_s, max_step=step))
