@@ -26,7 +26,9 @@ branch current ``i(V)`` positive from the + node through the source to the − n
 
 Equilibrium propagation: nudging with ``I_k = −β·∂C/∂v_k`` and the centred estimate
 ``dL/dθ ≈ [∂E/∂θ(+β) − ∂E/∂θ(−β)]/(2β)`` (Scellier & Bengio 2017) is done by
-:mod:`logdomain.ep.spice_block`; this module only generates the circuit.
+:mod:`logdomain.ep.spice_block`; this module only generates the circuit — for one operating point
+(:func:`ebm_block`), as a circuit kept loaded and altered per point (:func:`ebm_sweep_circuit`), or for a batch
+of N operating points solved by one ``.dc`` sweep of a sample index (:func:`ebm_batch_block`).
 
 Weights are not :class:`~netlists.params.Params` fields (they are arrays): :func:`check_weights`
 validates them (shape, finite, in ``[g_min_s, g_max_s]``) before they reach netlist text, and the

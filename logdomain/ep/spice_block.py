@@ -24,8 +24,8 @@ Two ways to solve a batch of operating points (``batch_points``):
 - batched (``batch_points=N``, used by training): :func:`netlists.ebm_block.ebm_batch_block` writes the
   block once per batch of up to N samples with the inputs and nudges as ``pwl`` tables of a swept index
   source, and one ``.dc`` sweep solves them all (sample k at index k; each solve starts from the previous
-  sample's solution). A minibatch costs three ngspice runs (free, +β, −β; the two nudged phases share one
-  run), not 3·B requests. The values are the same DC operating points (agree with the per-sample path to
+  sample's solution). A minibatch of B ≤ N/2 samples costs two ngspice runs (the free phase; the +β and −β
+  phases together), not 3·B ``op``s. The values are the same DC operating points (agree with the per-sample path to
   the solver tolerance, tested). Every sample of a batch is checked: KCL at each output
   (:func:`kcl_residual`, from the voltages, the weights and the diode's ammeter current) must hold within
   the solver's ``abstol``. A sample that ngspice reached only through its fallbacks inside the sweep
@@ -154,7 +154,6 @@ class SpiceEbmBlock:
             fallback = fallback.replace(timeout_s=point_timeout_s)
         self.executor = executor
         self.batch_points = batch_points
-        self._fallback_sim = fallback
         self.i_nudge_a = float(i_nudge_a)
         # the text (and so the workers' loaded circuit) never changes: weights travel as point params
         self.circuit: SweepCircuit = ebm_sweep_circuit(tech, params, EbmWeights.uniform(params), self.sim)
