@@ -59,6 +59,8 @@ from logdomain.ep.spice_block import SpiceEbmBlock  # noqa: E402
 #: the same tolerances in every mode: the SPICE block's fallback set (reltol 1e-7, vntol 1e-10 V, abstol 1e-16 A,
 #: gmin 1e-15 S). With the tighter EP_SIM a fresh solve from 0 V (no previous solution to start from) failed to
 #: converge on some points even after the runner's ladder (measured); reused circuits start from the last point.
+#: The batched path (e, f) runs with its own default, EP_BATCH_SIM (reltol 1e-7 as here, but vntol 1e-11 V, abstol
+#: 1e-17 A, gmin 1e-18 S: tighter, so not favoured), and every sample is KCL-checked.
 SIM = EP_SIM_FALLBACK
 
 
