@@ -58,7 +58,9 @@ def test_killed_sweep_leaves_no_process_behind(tmp_path):
         deadline = time.monotonic() + START_LIMIT_S
         while time.monotonic() < deadline and proc.poll() is None:
             for child in cli.children(recursive=True):
-                seen.setdefault(child.pid, (child, _command_line(child)))
+                # read the command line again each time: a worker caught between fork and exec still
+                # shows the CLI's own (seen once, in a suite run on a loaded machine)
+                seen[child.pid] = (seen.get(child.pid, (child,))[0], _command_line(child))
             if sum("netlists._engine" in line for _, line in seen.values()) >= 2:
                 break
             time.sleep(0.05)
