@@ -12,7 +12,7 @@ Cell noise (``noise`` = (σ_W, keys, first counter), or None). After the last su
 half of each weight gets ``W_i^a += σ_W·ξ`` (then the floor ``W_MIN``), ξ a standard normal that is a
 pure function of the die's two key words and the counter ``c = (first + t)·D + i`` (:func:`noise_pairs`:
 a counter-based generator: two 64-bit words mix(mix(key₀ + (2c + j)·γ) ⊕ key₁), j = 0, 1, mix the
-splitmix64 finaliser, γ its Weyl increment; each word's top 53 bits a uniform in (0, 1), mapped by
+splitmix64 finaliser, γ its Weyl increment; each word's top 52 bits m the uniform (2m + 1)·2⁻⁵³ in (0, 1), mapped by
 the normal quantile Φ⁻¹ (Acklam's rational approximation, relative error < 1.2e-9: no trigonometry;
 a logarithm, an erfc and a Halley step only in the 4.9 % tails) — word 0 for W⁺, word 1 for W⁻, so the halves are independent).
 Nothing is stored: each hold's normals are formed where they are used. σ_W is derived in
@@ -58,8 +58,9 @@ def pack(g: dict[str, np.ndarray], rho: float, beta: float, s0: float, dtype=np.
 _GAMMA = np.uint64(0x9E3779B97F4A7C15)
 _M1 = np.uint64(0xBF58476D1CE4E5B9)
 _M2 = np.uint64(0x94D049BB133111EB)
-_S30, _S27, _S31, _S11 = np.uint64(30), np.uint64(27), np.uint64(31), np.uint64(11)
-_TWO_M53 = 2.0**-53
+_S30, _S27, _S31, _S12 = np.uint64(30), np.uint64(27), np.uint64(31), np.uint64(12)
+_ONE_BITS = np.uint64(0x3FF0000000000000)  # the exponent bits of 1.0
+_TWO_M52, _TWO_M53 = 2.0**-52, 2.0**-53
 
 
 def _mix_numpy(z: np.ndarray) -> np.ndarray:
@@ -78,6 +79,7 @@ _C = (-7.784894002430293e-03, -3.223964580411365e-01, -2.400758277161838e00, -2.
       2.938163982698783e00)  # fmt: skip
 _D = (7.784695709041462e-03, 3.224671290700398e-01, 2.445134137142996e00, 3.754408661907416e00)
 _P_LOW = 0.02425
+_Q_EDGE = 0.5 - _P_LOW - 2.0**-52  # |u − ½| beyond this may be a tail (the exact test is in the quantile)
 _SQRT_HALF = math.sqrt(0.5)
 _SQRT_2PI = math.sqrt(2.0 * math.pi)
 
@@ -104,8 +106,9 @@ _tail_array = np.vectorize(_quantile_tail, otypes=[np.float64])
 
 
 def _uniform(h: np.ndarray) -> np.ndarray:
-    """(0, 1) uniforms from the top 53 bits of uint64 words."""
-    return ((h >> _S11).astype(np.float64) + 0.5) * _TWO_M53
+    """Uniforms in (0, 1) from the top 52 bits m of uint64 words: (2m + 1)·2⁻⁵³ (exact in float64;
+    the numba loop forms the same number as (1 + m·2⁻⁵²) − 1 + 2⁻⁵³ from the bits of a double)."""
+    return (h >> _S12).astype(np.float64) * _TWO_M52 + _TWO_M53
 
 
 def normal_quantile(p: np.ndarray) -> np.ndarray:
@@ -226,14 +229,17 @@ try:  # pragma: no cover - exercised when numba is installed (the [dev] and [fas
         return _q_central(p - 0.5)
 
     @_nb.njit(cache=True, inline="always")
+    def _words(k0, k1, ctr):
+        """The two 64-bit words of counter ``ctr`` under keys (k0, k1)."""
+        base = k0 + ctr * (_GAMMA + _GAMMA)
+        return _mix(_mix(base) ^ k1), _mix(_mix(base + _GAMMA) ^ k1)
+
+    @_nb.njit(cache=True)
     def _normal_pair(k0, k1, ctr):
         """(ξ⁺, ξ⁻) of counter ``ctr`` under keys (k0, k1): the arithmetic of :func:`noise_pairs`."""
-        base = k0 + ctr * (_GAMMA + _GAMMA)
-        h1 = _mix(_mix(base) ^ k1)
-        h2 = _mix(_mix(base + _GAMMA) ^ k1)
-        u1 = (np.float64(h1 >> _S11) + 0.5) * _TWO_M53
-        u2 = (np.float64(h2 >> _S11) + 0.5) * _TWO_M53
-        return _quantile(u1), _quantile(u2)
+        h1, h2 = _words(k0, k1, ctr)
+        return (_quantile(np.float64(h1 >> _S12) * _TWO_M52 + _TWO_M53),
+                _quantile(np.float64(h2 >> _S12) * _TWO_M52 + _TWO_M53))
 
     @_nb.njit(parallel=True, cache=True, fastmath=True, error_model="numpy")
     def _run_dies(W, XP, XM, YP, YM, epochs, subs, h, c, die, pars, every, hist_w, noisy, sig_w, keys, first):
@@ -257,6 +263,10 @@ try:  # pragma: no cover - exercised when numba is installed (the [dev] and [fas
             k11 = np.empty(D, W.dtype)
             T0 = np.empty(D, W.dtype)
             T1 = np.empty(D, W.dtype)
+            B0 = np.empty(D if noisy else 0, np.uint64)
+            B1 = np.empty(D if noisy else 0, np.uint64)
+            U0 = B0.view(np.float64)
+            U1 = B1.view(np.float64)
             t = 0
             P, Q = _sums(W0, W1, XP[0], XM[0], cd)
             for _e in range(epochs):
@@ -310,10 +320,22 @@ try:  # pragma: no cover - exercised when numba is installed (the [dev] and [fas
                         nk = k + 1 if k + 1 < K else 0
                         Xp2 = XP[nk]
                         Xm2 = XM[nk]
+                        # three passes so that the first two vectorise: the words as doubles 1 + u in
+                        # [1, 2) (bits), the central quantile for all, then the rare tails fixed
+                        k0 = keys[d, 0]
+                        k1 = keys[d, 1]
                         for i in range(D):
-                            n0, n1 = _normal_pair(keys[d, 0], keys[d, 1], ctr0 + np.uint64(i))
-                            k10[i] = sig_w * n0
-                            k11[i] = sig_w * n1
+                            b0, b1 = _words(k0, k1, ctr0 + np.uint64(i))
+                            B0[i] = (b0 >> _S12) | _ONE_BITS
+                            B1[i] = (b1 >> _S12) | _ONE_BITS
+                        for i in range(D):
+                            k10[i] = sig_w * _q_central((U0[i] - 1.5) + _TWO_M53)
+                            k11[i] = sig_w * _q_central((U1[i] - 1.5) + _TWO_M53)
+                        for i in range(D):
+                            if abs(U0[i] - 1.5) > _Q_EDGE:
+                                k10[i] = sig_w * _quantile((U0[i] - 1.0) + _TWO_M53)
+                            if abs(U1[i] - 1.5) > _Q_EDGE:
+                                k11[i] = sig_w * _quantile((U1[i] - 1.0) + _TWO_M53)
                         P = zero
                         Q = zero
                         for i in range(D):
