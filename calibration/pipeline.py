@@ -246,7 +246,7 @@ def calibrate(
             + f" --temp-c {temp_c:g}` (netlists.noise.measure_cell_noise: ngspice .noise of the learner's weight "
             f"cell at the unit drive, {noise.f_lo_hz:g}-{noise.f_hi_hz:g} Hz: sigma_I {noise.sigma_i_a:.3g} A rms "
             f"against a drive of {noise.i_drive_a:.3g} A; the cell's transistors only, ideal sources are noiseless); "
-            "the behavioural loop adds it per hold (logdomain.learner_model: sigma_W = noise_rel*T_s/tau per weight half, seeded per die); "
+            "the behavioural loop adds it per hold (logdomain.cell_noise: sigma_W = noise_rel*T_s/tau per weight half, seeded per die); "
             + (f"I_spec held at the card estimate for polarity {', '.join(held)} (moderate inversion not identifiable); " if held else "")
             + ("mismatch from the PDK's per-instance V_T models" if family == "sky130" else "this technology has no mismatch models: mismatch fields are 0")
         ),

@@ -16,7 +16,7 @@ splitmix64 finaliser, γ its Weyl increment; each word's top 52 bits m the unifo
 the normal quantile Φ⁻¹ (Acklam's rational approximation, relative error < 1.2e-9: no trigonometry;
 a logarithm, an erfc and a Halley step only in the 4.9 % tails) — word 0 for W⁺, word 1 for W⁻, so the halves are independent).
 Nothing is stored: each hold's normals are formed where they are used. σ_W is derived in
-:mod:`logdomain.learner_model` (``LearnerModel.noise_rel``): σ_W = noise_rel · T_s/τ (units of I_u).
+:mod:`logdomain.cell_noise` (``LearnerModel.noise_rel``): σ_W = noise_rel · T_s/τ (units of I_u).
 With ``noise`` None nothing is drawn and the loop is the noise-free one, unchanged.
 """
 

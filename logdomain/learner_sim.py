@@ -18,7 +18,8 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from . import _learner_kernel as kernel
-from .learner_model import LearnerDies, LearnerModel, noise_keys
+from .cell_noise import noise_keys, sigma_w
+from .learner_model import LearnerDies, LearnerModel
 
 __all__ = ["LearnerRun", "sgdr_learner", "readout", "quantize", "KERNEL_MIN_WORK", "ETA_MAX", "LAM_MAX", "AnalogRangeWarning",
            "SATURATION_FRACTION"]
@@ -179,7 +180,7 @@ def sgdr_learner(x: ArrayLike, y: ArrayLike, model: LearnerModel, eta: float, la
     Notes
     -----
     With ``model.noise_rel`` > 0 each half of each weight gets σ_W·ξ per hold, σ_W = noise_rel·η·s_x²
-    (units of I_u; derived in :mod:`logdomain.learner_model`), ξ from the die's own noise stream.
+    (units of I_u; derived in :mod:`logdomain.cell_noise`), ξ from the die's own noise stream.
     """
     xa, ya = np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)
     if xa.ndim != 2 or xa.shape[0] < 1 or xa.shape[1] < 1 or ya.shape != xa.shape[:1]:
@@ -219,7 +220,7 @@ def sgdr_learner(x: ArrayLike, y: ArrayLike, model: LearnerModel, eta: float, la
     n_rec = 0 if every is None else k * n_epochs // every + 1
     noise = None
     if model.noise_rel > 0:  # σ_W = noise_rel·T_s/τ per half per hold; the keys are tiny (dies, 2)
-        noise = (model.noise_rel * hold, noise_keys(int(seed), int(first_die), n_dies), int(first_hold))
+        noise = (sigma_w(model.noise_rel, hold), noise_keys(int(seed), int(first_die), n_dies), int(first_hold))
     g = {f: getattr(gains, f) for f in LearnerDies.__dataclass_fields__}
     use_numba = backend == "numba" or (backend == "auto" and kernel.numba_available and n_dies * d * k * n_epochs >= KERNEL_MIN_WORK)
     if dtype is np.float32 and not use_numba:

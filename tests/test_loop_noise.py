@@ -1,6 +1,6 @@
 """The cell's charging-current noise in the behavioural loop (``LearnerModel.noise_rel``, issue 14).
 
-Derivation under test (:mod:`logdomain.learner_model`): each half of each weight gets σ_W·ξ per hold,
+Derivation under test (:mod:`logdomain.cell_noise`): each half of each weight gets σ_W·ξ per hold,
 σ_W = noise_rel·η·s_x² (units of I_u), ξ standard normal, independent between halves, weights,
 holds and dies, a die's ξ depending only on (seed, its index). With x = y = 0 and every gain ideal
 the differential mode D = W⁺ − W⁻ has no drift (P = Q, so E = 0; ideal terms cancel in D; λ = 0),
@@ -16,9 +16,10 @@ import pytest
 
 from calibration.schema import load_default_calibration
 from logdomain import _learner_kernel as kernel
-from logdomain import learner_model, learner_sim
+from logdomain import cell_noise, learner_sim
 from logdomain.compare import budget_cases
-from logdomain.learner_model import DIE_BLOCK, LearnerModel, noise_keys
+from logdomain.cell_noise import noise_keys
+from logdomain.learner_model import DIE_BLOCK, LearnerModel
 from logdomain.learner_sim import sgdr_learner
 from logdomain.tasks import synthetic_regression
 
@@ -155,7 +156,7 @@ def test_noise_keys_are_per_die_and_separate_from_the_mismatch_stream():
     assert len(np.unique(whole[:, 0])) == whole.shape[0]
     mism = np.random.SeedSequence(11, spawn_key=(0,)).generate_state(2 * DIE_BLOCK, np.uint64).reshape(DIE_BLOCK, 2)
     assert not np.any(np.isin(whole[:DIE_BLOCK], mism))
-    assert learner_model.NOISE_STREAM == 0x6E6F6973
+    assert cell_noise.NOISE_STREAM == 0x6E6F6973
 
 
 def test_normal_quantile_matches_scipy():
