@@ -168,3 +168,20 @@ def test_normal_quantile_matches_scipy():
     ok = np.abs(ref) > 1e-6
     assert np.max(np.abs(got[ok] / ref[ok] - 1)) < 2e-9
     assert np.max(np.abs(got - ref)) < 1e-8
+
+
+def test_budget_has_a_measured_noise_row_and_still_closes():
+    """run_compare with noise on: the row "noise (cell, measured)" is the noise alone (above the
+    noise-free baseline) and baseline + sum of the rows + interaction = all."""
+    from logdomain.compare import CompareConfig, run_compare
+
+    task = synthetic_regression(dim=3, samples=120, seed=1)
+    model = LearnerModel(noise_rel=0.02, bits=8)
+    cfg = CompareConfig(dies=8, epochs=2, bits_grid=(8,), eta_grid=(0.05,), lam_grid=(0.01,))
+    rows = {row["name"]: row for row in run_compare(task, model, cfg).budget}
+    base, noise, everything = rows["continuous time (no non-ideality)"], rows["noise (cell, measured)"], rows["all"]
+    assert noise["kind"] == "row" and noise["excess"] > 10 * max(base["median"], 1e-12)
+    alone = [r for r in rows.values() if r["kind"] == "row" and r["name"] not in (base["name"], "all")]
+    assert rows["sum of the rows above (each alone)"]["excess"] == pytest.approx(sum(r["excess"] for r in alone))
+    closing = base["median"] + rows["sum of the rows above (each alone)"]["excess"] + rows["interaction (all − baseline − sum)"]["excess"]
+    assert closing == pytest.approx(everything["median"])
