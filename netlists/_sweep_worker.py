@@ -14,7 +14,7 @@ import threading
 from .errors import SimulationError, SimulationTimeout
 from .runner import Simulator
 
-__all__ = ["run_chunk", "SweepStopped"]
+__all__ = ["run_chunk", "run_text_once", "SweepStopped"]
 
 _LOCAL = threading.local()
 
@@ -101,3 +101,23 @@ def run_chunk(spec: dict, requests: list[dict]) -> list[dict]:
                 if attempt:
                     out.append({"status": "error", "kind": "crash", "message": str(exc).splitlines()[0]})
     return out
+
+
+def run_text_once(text: str, init_commands: list[str], timeout_s: float) -> dict:
+    """Run one complete netlist text once on this worker thread's ngspice (``Simulator.run_text``).
+
+    The worker's kept sweep circuit is forgotten (the next chunk loads it again). The run uses the
+    worker's state family of the kept sweep circuits (``Simulator.request``: "plain"), so alternating
+    between the two does not restart the ngspice worker. Returns the
+    result's vectors ``{"vectors": {name: array}, "log": str}``; a failure raises the runner's typed
+    errors (:class:`~netlists.errors.NetlistError`, :class:`SimulationError` with the ngspice log,
+    :class:`SimulationTimeout`), which reach the caller through the future.
+    """
+    client = getattr(_LOCAL, "client", None)
+    if client is None:
+        client = _LOCAL.client = _Client()
+    if client.stopped:
+        raise SweepStopped("the sweep was stopped")
+    client.loaded = None
+    result = client.sim.run_text(text, init_commands=list(init_commands), timeout_s=timeout_s, state_key="plain")
+    return {"vectors": dict(result.vectors), "log": result.log}

@@ -26,7 +26,9 @@ branch current ``i(V)`` positive from the + node through the source to the − n
 
 Equilibrium propagation: nudging with ``I_k = −β·∂C/∂v_k`` and the centred estimate
 ``dL/dθ ≈ [∂E/∂θ(+β) − ∂E/∂θ(−β)]/(2β)`` (Scellier & Bengio 2017) is done by
-:mod:`logdomain.ep.spice_block`; this module only generates the circuit.
+:mod:`logdomain.ep.spice_block`; this module only generates the circuit — for one operating point
+(:func:`ebm_block`), as a circuit kept loaded and altered per point (:func:`ebm_sweep_circuit`), or for a batch
+of N operating points solved by one ``.dc`` sweep of a sample index (:func:`ebm_batch_block`).
 
 Weights are not :class:`~netlists.params.Params` fields (they are arrays): :func:`check_weights`
 validates them (shape, finite, in ``[g_min_s, g_max_s]``) before they reach netlist text, and the
@@ -48,13 +50,19 @@ from .technologies.base import Technology
 from .values import spice_number
 
 __all__ = ["EbmBlockParams", "EbmWeights", "check_weights", "ebm_block", "ebm_sweep_circuit", "EP_SIM", "EP_SIM_FALLBACK",
-           "input_source_names", "nudge_source_names", "output_nodes", "conductance_names", "region_devices"]
+           "input_source_names", "nudge_source_names", "output_nodes", "conductance_names", "region_devices",
+           "ebm_batch_block", "BATCH_SWEEP_SOURCE", "MAX_BATCH_POINTS", "EP_BATCH_SIM"]
 
 #: tolerances for EP and finite differences through SPICE (node voltages to ~1e-11 V; gmin far below the
 #: 1e-12…1e-8 S weights). reltol=1e-9 with gmin=1e-18 failed to converge at some operating points (measured)
 EP_SIM = SimParams(reltol=1e-8, vntol_v=1e-11, abstol_a=1e-17, gmin_s=1e-18)
 #: fallback for the rare point that EP_SIM does not solve (same solution to ~1e-8 V, measured)
 EP_SIM_FALLBACK = SimParams(reltol=1e-7, vntol_v=1e-10, abstol_a=1e-16, gmin_s=1e-15)
+#: tolerances of the batched ``.dc`` sweep (:func:`ebm_batch_block`): EP_SIM with reltol 1e-7. With reltol 1e-8 the
+#: sweep's Newton from the previous sample failed on ~3 % of samples (ngspice then fell back to gmin/source stepping
+#: and a "transient op", 10× slower and off by up to 1.5e-7 V); with 1e-7 none failed on 384 samples and the states
+#: agreed with the per-sample EP_SIM path to 3e-9 V (measured, 8×6 block)
+EP_BATCH_SIM = EP_SIM.replace(reltol=1e-7)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -268,6 +276,82 @@ def ebm_sweep_circuit(tech: Technology, params: EbmBlockParams | None = None, we
     keep = [*output_nodes(p), *[f"{n}#branch" for n in plus], *[f"{n}#branch" for n in minus]]
     return SweepCircuit(netlist.text(sim), params_map, sources, tuple(tech.init_commands()),
                         tuple(netlist.model_files()), sim.temp_c, tuple(keep), sim.timeout_s)
+
+
+#: the index source of :func:`ebm_batch_block` (V; its ``.dc`` sweep visits sample k at k V)
+BATCH_SWEEP_SOURCE = "vsidx"
+#: most samples in one batched netlist (line length and the cost of one failed sweep stay bounded)
+MAX_BATCH_POINTS = 256
+_PAIRS_PER_LINE = 8
+
+
+def _pwl_of_index(values: np.ndarray) -> str:
+    """``pwl(v(sidx), 0, y0, 1, y1, …)`` over the sample index, continued on ``+`` lines; a last pair
+    repeats the last value one step on (so one sample still has two corners)."""
+    ys = [*values, values[-1]]
+    pairs = [f"{k}, {spice_number(y)}" for k, y in enumerate(ys)]
+    lines = [", ".join(pairs[i:i + _PAIRS_PER_LINE]) for i in range(0, len(pairs), _PAIRS_PER_LINE)]
+    return "pwl(v(sidx), " + ",\n+ ".join(lines) + ")"
+
+
+def ebm_batch_block(tech: Technology, params: EbmBlockParams, weights: EbmWeights, u_v: np.ndarray,
+                    nudge_a: np.ndarray | None = None) -> Netlist:
+    """The block solved at N operating points by one ``.dc`` sweep (no fresh circuit per sample).
+
+    A source ``vsidx`` (node ``sidx``) is swept 0, 1, …, N−1 V; every input side is a behavioural
+    source ``bxp_j`` = ``pwl(v(sidx), k, u_kj …)`` (V) in series with the zero-volt ammeter ``vxp_j``
+    (node ``xp_j``, so ``i(vxp_j)`` has the sign of the single-point block), ``bxn_j`` likewise at
+    −u_kj, and every nudging source is ``binud_k`` = ``pwl(v(sidx), k, I_k …)`` (A, 0 → o_k). At the
+    integer sweep value k each pwl returns its k-th corner exactly, so point k of the sweep is the
+    DC operating point of sample k (each solve starts from the previous sample's solution, which is
+    why it costs a fraction of an ``op``). Conductances are written as numbers (S → Ω).
+
+    Parameters
+    ----------
+    u_v : (N, n_in) inputs, V, finite, |u| ≤ ``v_in_max_v``; 1 ≤ N ≤ :data:`MAX_BATCH_POINTS`.
+    nudge_a : (N, n_out) nudging currents, A, finite (default 0).
+    """
+    p = params
+    w = check_weights(p, weights)
+    u = np.asarray(u_v, dtype=float)
+    if u.ndim != 2 or u.shape[1] != p.n_in or not 1 <= u.shape[0] <= MAX_BATCH_POINTS:
+        raise ParameterError(f"ebm_batch_block inputs must have shape (N, {p.n_in}) with 1 <= N <= "
+                             f"{MAX_BATCH_POINTS}, got {u.shape}")
+    bad = ~np.isfinite(u) | (np.abs(np.nan_to_num(u, nan=np.inf)) > p.v_in_max_v)
+    if np.any(bad):
+        k = int(np.argwhere(bad)[0][0])
+        raise ParameterError(f"ebm_batch_block inputs must be finite voltages in [-{p.v_in_max_v:g}, {p.v_in_max_v:g}] V; "
+                             f"sample {k} is {u[k]!r}")
+    n = u.shape[0]
+    nudge = np.zeros((n, p.n_out)) if nudge_a is None else np.asarray(nudge_a, dtype=float)
+    if nudge.shape != (n, p.n_out) or not np.all(np.isfinite(nudge)) or np.any(np.abs(nudge) > 1e-6):
+        raise ParameterError(f"ebm_batch_block nudging currents must be finite, shape ({n}, {p.n_out}), "
+                             f"within ±1e-06 A; got shape {nudge.shape}")
+    table = {"gp": w.gp, "gn": w.gn}
+    lateral = {pair: w.gl[i] for i, pair in enumerate(p.lateral_pairs())}
+
+    def value(kind: str, a: int, b: int) -> str:
+        g = lateral[(a, b)] if kind == "gl" else table[kind][a, b]
+        return spice_number(1.0 / g)
+
+    base = _build(tech, p, value, np.zeros(p.n_in), f"ebm_{p.n_in}x{p.n_out}_batch{n}")
+    plus, minus = input_source_names(p)
+    swap: dict[str, list[str]] = {}
+    for j in range(p.n_in):
+        swap[plus[j]] = [f"{plus[j]} xp_{j} bxp_{j} dc 0", f"bxp_{j} bxp_{j} 0 v = " + _pwl_of_index(u[:, j])]
+        swap[minus[j]] = [f"{minus[j]} xn_{j} bxn_{j} dc 0", f"bxn_{j} bxn_{j} 0 v = " + _pwl_of_index(-u[:, j])]
+    for k, name in enumerate(nudge_source_names(p)):
+        swap[name] = [f"b{name} 0 o_{k} i = " + _pwl_of_index(nudge[:, k])]
+    elements = []
+    for line in base.elements:
+        elements += swap.get(line.split()[0], [line])
+    elements.append(f"{BATCH_SWEEP_SOURCE} sidx 0 dc 0")
+    base.elements = elements
+    base.nodes |= {"sidx", *(f"bxp_{j}" for j in range(p.n_in)), *(f"bxn_{j}" for j in range(p.n_in))}
+    base.analyses = [Analysis("dc", source=BATCH_SWEEP_SOURCE, start=0.0, stop=float(n - 1), step=1.0)]
+    for name in [*plus, *minus, *nudge_source_names(p)]:
+        base.supplies.pop(name, None)
+    return base
 
 
 def region_devices(params: EbmBlockParams) -> list[str]:

@@ -5,8 +5,9 @@ and ``set_weights``:
 
 - :class:`BehaviouralAdapter` — the numpy block; ``gradient="ep"`` (free + ±β nudged Newton solves)
   or ``"exact"`` (implicit differentiation, the baseline);
-- :class:`SpiceAdapter` — the SPICE block through sweep workers that keep it loaded (EP only: the
-  nudged operating points are simulated).
+- :class:`SpiceAdapter` — the SPICE block on the sweep workers (EP only: the nudged operating points are
+  simulated), batched: a minibatch's free phase is one ``.dc`` run and its ±β phases one more
+  (:data:`TRAIN_BATCH_POINTS` samples per run; :mod:`logdomain.ep.spice_block`).
 
 :func:`compare_training` trains the same architecture from the same initial parameters and the same
 minibatch order twice — with EP and with exact gradients — and reports both learning curves.
@@ -29,7 +30,10 @@ from .behavioural import BehaviouralEbmBlock
 from .ffebm import FfEbm, FfEbmConfig, train_ffebm
 from .spice_block import SpiceEbmBlock
 
-__all__ = ["BehaviouralAdapter", "SpiceAdapter", "compare_training", "block_law"]
+__all__ = ["BehaviouralAdapter", "SpiceAdapter", "compare_training", "block_law", "TRAIN_BATCH_POINTS"]
+
+#: samples per batched ngspice run in SPICE-block training (a ±β phase of a 32-sample minibatch: 64)
+TRAIN_BATCH_POINTS = 128
 
 
 class BehaviouralAdapter:
@@ -103,7 +107,8 @@ def compare_training(data: dict[str, np.ndarray], config: FfEbmConfig, *, tech: 
             for i, p in enumerate(model.block_params):
                 if name == "ep" and backend == "spice":
                     out.append(SpiceAdapter(SpiceEbmBlock(tech, p, model.block_weights(i), executor=executor,
-                                                             point_timeout_s=point_timeout_s)))
+                                                             point_timeout_s=point_timeout_s,
+                                                             batch_points=TRAIN_BATCH_POINTS)))
                 else:
                     out.append(BehaviouralAdapter(BehaviouralEbmBlock(p, law, model.block_weights(i)), gradient))
             made.extend(out)
@@ -129,6 +134,9 @@ def compare_training(data: dict[str, np.ndarray], config: FfEbmConfig, *, tech: 
         "n_train": int(len(data["y_train"])), "n_test": int(len(data["y_test"])),
         "config": config.as_dict(),
         "spice": {"operating_points": int(sum(a.block.n_points for a in made if isinstance(a, SpiceAdapter))),
-                  "fallback_points": int(sum(a.block.n_fallback for a in made if isinstance(a, SpiceAdapter)))},
+                  "fallback_points": int(sum(a.block.n_fallback for a in made if isinstance(a, SpiceAdapter))),
+                  "batched_runs": int(sum(a.block.n_batch_runs for a in made if isinstance(a, SpiceAdapter))),
+                  "batch_samples_resolved": int(sum(a.block.n_batch_resolved for a in made if isinstance(a, SpiceAdapter))),
+                  "batches_failed": int(sum(a.block.n_batch_fallback for a in made if isinstance(a, SpiceAdapter)))},
         "diode_law": {"rms_rel_error": law.rms_rel_error, "max_rel_error": law.max_rel_error},
     }
