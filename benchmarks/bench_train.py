@@ -6,7 +6,10 @@ Prints one JSON object on stdout (all measured side by side in this run, best of
   call — 1000 dies × 64 weights × 400 samples, the shipped calibration's learner model with its
   mismatch and 8 bits, float32 — including drawing the dies' gains, packing and read-out.
   ``updates_per_s_by_case`` has float64 too, ``loop_updates_per_s`` the compiled loop alone (no
-  per-die set-up) and ``die_setup_ms`` the set-up of the 1000 dies (sampling their gains).
+  per-die set-up) and ``die_setup_ms`` the set-up of the 1000 dies (sampling their gains). These run
+  with the cell noise off (``noise_rel`` = 0, the loop as before issue 14); ``noise_on`` has the same
+  float32 run with the calibration's measured ``noise_rel`` (one counter-based normal pair per weight
+  per hold, drawn in the loop) and its cost relative to noise off.
 - ``float32_vs_float64``: the two precisions on the same dies: largest |Δw| over the largest |w|.
 - ``ideal_updates_per_s``: the ideal discrete SGDr loop (:func:`logdomain.ideal.sgdr_discrete`) on
   the same layout (1000 runs × 64 weights × 400 samples, float64).
@@ -68,9 +71,9 @@ def loop_time(run) -> float:
     inner = kernel.run_numba
     seen: list[float] = []
 
-    def clocked(*args):
+    def clocked(*args, **kw):
         t0 = time.perf_counter()
-        out = inner(*args)
+        out = inner(*args, **kw)
         seen.append(time.perf_counter() - t0)
         return out
 
@@ -100,17 +103,23 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="one repeat of the scaling fits (< 1 min)")
     args = parser.parse_args()
-    model = LearnerModel.from_calibration(load_default_calibration(), bits=8)
+    noisy_model = LearnerModel.from_calibration(load_default_calibration(), bits=8)
+    model = noisy_model.replace(noise_rel=0.0)
     x, y = stream(WEIGHTS, SAMPLES)
     work = DIES * WEIGHTS * SAMPLES
     out: dict = {"dies": DIES, "weights": WEIGHTS, "samples": SAMPLES,
-                 "model": "learner model of the shipped calibration, mismatch on, 8 bits"}  # fmt: skip
+                 "model": "learner model of the shipped calibration, mismatch on, 8 bits, cell noise off"}  # fmt: skip
     rates, loops, runs = {}, {}, {}
     for dtype in (np.float32, np.float64):
         call = lambda: sgdr_learner(x, y, model, 0.05, 1e-3, dies=DIES, backend="numba", dtype=dtype)  # noqa: E731
         rates[f"learner_{dtype.__name__}"] = work / timed(call)
         loops[dtype.__name__] = work / loop_time(call)
         runs[dtype.__name__] = call().weights
+    noisy = lambda: sgdr_learner(x, y, noisy_model, 0.05, 1e-3, dies=DIES, backend="numba", dtype=np.float32)  # noqa: E731
+    rate_noise, loop_noise = work / timed(noisy), work / loop_time(noisy)
+    out["noise_on"] = {"noise_rel": noisy_model.noise_rel, "updates_per_s_float32": float(f"{rate_noise:.4g}"),
+                       "loop_updates_per_s_float32": float(f"{loop_noise:.4g}"),
+                       "time_vs_noise_off": round(rates["learner_float32"] / rate_noise, 3)}  # fmt: skip
     setup = timed(lambda: model.sample_dies(DIES, WEIGHTS, 0, 0, np.float32))
     t_ideal = timed(lambda: sgdr_discrete(x, y, np.full(DIES, 0.05), np.full(DIES, 1e-3)))
     rates["ideal_discrete_float64"] = work / t_ideal

@@ -246,7 +246,7 @@ def calibrate(
             + f" --temp-c {temp_c:g}` (netlists.noise.measure_cell_noise: ngspice .noise of the learner's weight "
             f"cell at the unit drive, {noise.f_lo_hz:g}-{noise.f_hi_hz:g} Hz: sigma_I {noise.sigma_i_a:.3g} A rms "
             f"against a drive of {noise.i_drive_a:.3g} A; the cell's transistors only, ideal sources are noiseless); "
-            "the behavioural loop does not use it yet; "
+            "the behavioural loop adds it per hold (logdomain.cell_noise: sigma_W = noise_rel*T_s/tau per weight half, seeded per die); "
             + (f"I_spec held at the card estimate for polarity {', '.join(held)} (moderate inversion not identifiable); " if held else "")
             + ("mismatch from the PDK's per-instance V_T models" if family == "sky130" else "this technology has no mismatch models: mismatch fields are 0")
         ),
@@ -280,7 +280,8 @@ def calibrate(
 
 #: what the learner's behavioural model leaves out, and why (written into the calibration file)
 LEARNER_NOT_MODELLED = (
-    "not modelled: noise (measured, blocks.noise_rel, but not in the model's loop; issue 14); junction leakage "
+    "not modelled: noise beyond blocks.noise_rel (the cell's charging-current noise at the unit drive is in the loop, "
+    "per hold; its dependence on drive and I_w, and the noise of the bias and signal sources, are not); junction leakage "
     "at the storage nodes enters only through the fitted lam_offset at this temperature (the instances carry "
     "junction geometry since issue 14; netlists.retention measures it against temperature); mismatch of cascode and feedback devices "
     "(second order, not sampled). term_gain includes x_copy_gain (the update path's copy of X, which the "

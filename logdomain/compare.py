@@ -173,14 +173,20 @@ def evaluate(task: Task, predictions: NDArray, w_ideal: NDArray, w_analog: NDArr
 
 
 def budget_cases(model: LearnerModel) -> list[tuple[str, LearnerModel]]:
-    """(name, model) of the error budget: the continuous-time baseline, each non-ideality alone, all."""
-    ideal = model.replace(nominal=dict(NOMINAL_FIELDS), mismatch_groups=(), bits=None)
+    """(name, model) of the error budget: the continuous-time baseline, each non-ideality alone, all.
+
+    The cell's noise (``model.noise_rel``, measured by the calibration) is a row of its own, "noise
+    (cell, measured)", when it is > 0; the baseline and every other row are noise-free.
+    """
+    ideal = model.replace(nominal=dict(NOMINAL_FIELDS), mismatch_groups=(), bits=None, noise_rel=0.0)
     cases = [("continuous time (no non-ideality)", ideal), ("nominal block gains", ideal.replace(nominal=model.nominal))]
     if model.mismatch_on:
         groups = MISMATCH_GROUPS if model.mismatch_groups is None else model.mismatch_groups
         cases += [(f"mismatch: {g}", ideal.replace(mismatch_groups=(g,))) for g in groups]
     if model.bits is not None:
         cases.append((f"resolution ({model.bits} bits)", ideal.replace(bits=model.bits)))
+    if model.noise_rel > 0:
+        cases.append(("noise (cell, measured)", ideal.replace(noise_rel=model.noise_rel)))
     cases.append(("all", model))
     return cases
 
@@ -319,7 +325,7 @@ def _data_units(task: Task, summary: dict[str, Any]) -> dict[str, Any]:
 
 def _model_summary(model: LearnerModel) -> dict[str, Any]:
     out = {k: getattr(model, k) for k in ("x_floor", "err_floor", "err_min", "cm_set", "cm_gain", "w_init", "x_scale",
-                                          "w_scale", "chop", "temp_c", "bits")}  # fmt: skip
+                                          "w_scale", "chop", "temp_c", "bits", "noise_rel")}  # fmt: skip
     out["nominal"] = dict(model.nominal)
     out["mismatch"] = {"a_vt_v_m": dict(model.a_vt_v_m), "slope_factor": dict(model.slope_factor),
                        "groups": list(MISMATCH_GROUPS if model.mismatch_groups is None else model.mismatch_groups)}

@@ -26,6 +26,9 @@ Read-out, as the bench does it: with the weights frozen, the effective weight of
 ``w_i = s_w·[(h^{++}W⁺ − h^{−+}W⁻) + (h^{+−}W⁺ − h^{−−}W⁻)]/2`` (the chopped average of the prediction
 path's slopes for x_i > 0 and x_i < 0); without chopping, predictions use both slopes and the offset.
 
+Cell noise (``noise_rel``): per hold each half of each weight gets σ_W·ξ, σ_W = noise_rel·T_s/τ in units
+of I_u, ξ from the die's own noise stream; derived in :mod:`logdomain.cell_noise`.
+
 References: :mod:`netlists.spice_learner_circuit` (derivation of the law and of each block);
 M. J. M. Pelgrom et al., IEEE J. Solid-State Circuits 24, 1433 (1989).
 """
@@ -115,6 +118,10 @@ class LearnerModel:
         Groups of :data:`MISMATCH_GROUPS` with mismatch on (None: all; () : none).
     bits : int or None
         Resolution of inputs, targets and weight read-out over [−1, 1].
+    noise_rel : float, default 0
+        Relative rms noise of a cell's charging current per update (σ_I over the unit drive,
+        dimensionless, [0, 1]; ``calibration.blocks.noise_rel``). The loop adds σ_W = noise_rel·T_s/τ
+        (units of I_u) per half per hold (:mod:`logdomain.cell_noise`); 0: no noise, nothing drawn.
     """
 
     x_floor: float = 0.1
@@ -133,11 +140,13 @@ class LearnerModel:
     temp_c: float = 27.0
     mismatch_groups: tuple[str, ...] | None = None
     bits: int | None = None
+    noise_rel: float = 0.0
 
     def __post_init__(self) -> None:
         for name, low, high in (("x_floor", 0.0, 10.0), ("err_floor", 0.0, 10.0), ("err_min", 0.0, 10.0),
                                 ("cm_set", 1e-3, 100.0), ("cm_gain", 1e-3, 100.0), ("w_init", 1e-3, 100.0),
-                                ("x_scale", 0.1, 100.0), ("w_scale", 0.1, 100.0), ("temp_c", -55.0, 150.0)):  # fmt: skip
+                                ("x_scale", 0.1, 100.0), ("w_scale", 0.1, 100.0), ("temp_c", -55.0, 150.0),
+                                ("noise_rel", 0.0, 1.0)):  # fmt: skip
             object.__setattr__(self, name, _finite(name, getattr(self, name), low, high))
         if not isinstance(self.chop, bool):
             raise ValueError(f"LearnerModel.chop must be True or False, got {self.chop!r}")
@@ -182,7 +191,8 @@ class LearnerModel:
         Design and sizes from ``calibration.learner.design`` (the learner's ``LearnerParams``), the
         nominal block gains fitted to SPICE from ``calibration.learner.nominal``, the common-mode
         feedback's realised β and S₀ from ``learner.diagnostics`` (``cm_gain_ratio``, ``cm_set_ratio``), A_VT per polarity
-        from ``calibration.mismatch`` (the PDK's Monte Carlo), n per polarity from the device fits.
+        from ``calibration.mismatch`` (the PDK's Monte Carlo), n per polarity from the device fits, the
+        cell's noise from ``calibration.blocks.noise_rel`` (0 in files that did not measure it).
         """
         from netlists.spice_learner_circuit import LearnerParams
 
@@ -199,8 +209,10 @@ class LearnerModel:
         # the common-mode loop as realised (its bench: Z against S), not as drawn: sky130's pMOS are
         # binned in W, so the β-scaled copy (W_zc against W_zc/β) realises 1.9 β on sky130 tt
         diag = fit.diagnostics or {}
+        blocks = getattr(calibration, "blocks", None)
         return model.replace(cm_gain=model.cm_gain * float(diag.get("cm_gain_ratio", 1.0)),
-                             cm_set=model.cm_set * float(diag.get("cm_set_ratio", 1.0)))
+                             cm_set=model.cm_set * float(diag.get("cm_set_ratio", 1.0)),
+                             noise_rel=float(getattr(blocks, "noise_rel", 0.0) or 0.0))
 
     def replace(self, **changes: Any) -> "LearnerModel":
         return dataclasses.replace(self, **changes)
@@ -374,3 +386,4 @@ def die_normals(seed: int, first_die: int, dies: int, n: int) -> FloatArray:
     b0, b1 = _block_span(first_die, dies)
     start = first_die - b0 * DIE_BLOCK
     return _scaled_normals(seed, range(b0, b1), np.ones(n), np.float64)[start:start + dies]
+

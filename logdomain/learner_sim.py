@@ -18,6 +18,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from . import _learner_kernel as kernel
+from .cell_noise import noise_keys, sigma_w
 from .learner_model import LearnerDies, LearnerModel
 
 __all__ = ["LearnerRun", "sgdr_learner", "readout", "quantize", "KERNEL_MIN_WORK", "ETA_MAX", "LAM_MAX", "AnalogRangeWarning",
@@ -167,13 +168,19 @@ def sgdr_learner(x: ArrayLike, y: ArrayLike, model: LearnerModel, eta: float, la
     backend : "auto" (numba above :data:`KERNEL_MIN_WORK` units of work when installed), "numpy" or "numba".
     state0 : (dies, D, 2) W⁺, W⁻ to start from (e.g. ``run.state`` of an earlier call: the same dies
         with the same ``seed``); default W± = ``model.w_init``.
-    first_hold : index of the stream's first hold (its parity continues the chopping signs).
+    first_hold : index of the stream's first hold (its parity continues the chopping signs; the cell
+        noise of hold t of this call is that of hold first_hold + t, so chained calls continue it).
     dtype : numpy.float64 (default) or numpy.float32 (state and coefficients; ~2× faster, rounding
         ~1e-7 relative — far below the mismatch it is used to study; numba backend only).
 
     Returns
     -------
     LearnerRun
+
+    Notes
+    -----
+    With ``model.noise_rel`` > 0 each half of each weight gets σ_W·ξ per hold, σ_W = noise_rel·η·s_x²
+    (units of I_u; derived in :mod:`logdomain.cell_noise`), ξ from the die's own noise stream.
     """
     xa, ya = np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)
     if xa.ndim != 2 or xa.shape[0] < 1 or xa.shape[1] < 1 or ya.shape != xa.shape[:1]:
@@ -211,6 +218,9 @@ def sgdr_learner(x: ArrayLike, y: ArrayLike, model: LearnerModel, eta: float, la
         if W.shape != (n_dies, d, 2) or not np.all(np.isfinite(W)) or np.any(W <= 0):
             raise ValueError(f"state0 must be finite, > 0 and of shape ({n_dies}, {d}, 2), got shape {W.shape}")
     n_rec = 0 if every is None else k * n_epochs // every + 1
+    noise = None
+    if model.noise_rel > 0:  # σ_W = noise_rel·T_s/τ per half per hold; the keys are tiny (dies, 2)
+        noise = (sigma_w(model.noise_rel, hold), noise_keys(int(seed), int(first_die), n_dies), int(first_hold))
     g = {f: getattr(gains, f) for f in LearnerDies.__dataclass_fields__}
     use_numba = backend == "numba" or (backend == "auto" and kernel.numba_available and n_dies * d * k * n_epochs >= KERNEL_MIN_WORK)
     if dtype is np.float32 and not use_numba:
@@ -222,9 +232,9 @@ def sgdr_learner(x: ArrayLike, y: ArrayLike, model: LearnerModel, eta: float, la
     args = (xq.astype(dtype), yq.astype(dtype), signs.astype(dtype), n_epochs, subs, h.astype(dtype), coef, die,
             pars.astype(dtype), every or 0, hist_w)  # fmt: skip
     if use_numba:
-        kernel.run_numba(W, *args)
+        kernel.run_numba(W, *args, noise=noise)
     else:
-        kernel.run_numpy(W, *args)
+        kernel.run_numpy(W, *args, noise=noise)
     W = W.astype(np.float64)
     hist_w = hist_w.astype(np.float64)
     _range_warnings(xa, ya, xq, yq, model, W)
