@@ -23,6 +23,7 @@ NOMINAL = {key: 1.0 + 0.01 * (k + 1) for k, key in enumerate(sorted(NOMINAL_FIEL
 A_VT = {"n": 4.1e-9, "p": 5.7e-9}
 CM_GAIN_RATIO, CM_SET_RATIO = 1.7, 0.93  # the common-mode loop as its bench measured it
 SLOPE = {"n": 1.41, "p": 1.29}
+NOISE_REL = 0.0042  # the cell's measured noise per update (blocks.noise_rel)
 
 
 def _calibration() -> Calibration:
@@ -33,6 +34,7 @@ def _calibration() -> Calibration:
     data["mismatch"].update(a_vt_n_v_m=A_VT["n"], a_vt_p_v_m=A_VT["p"])
     for pol in ("n", "p"):
         data["devices"][pol]["n"] = SLOPE[pol]
+    data["blocks"]["noise_rel"] = NOISE_REL
     return Calibration.from_dict(data)
 
 
@@ -49,6 +51,7 @@ EXPECTED = {
     "chop": False,
     "temp_c": 31.0,
     "bits": 9,
+    "noise_rel": NOISE_REL,
 }
 
 
