@@ -49,7 +49,7 @@ from .params import Bound, Params, SimParams
 from .technologies.base import Technology
 from .values import spice_number
 
-__all__ = ["EbmBlockParams", "EbmWeights", "check_weights", "ebm_block", "ebm_sweep_circuit", "EP_SIM", "EP_SIM_FALLBACK",
+__all__ = ["EbmBlockParams", "EbmWeights", "check_inputs", "check_weights", "ebm_block", "ebm_sweep_circuit", "EP_SIM", "EP_SIM_FALLBACK",
            "input_source_names", "nudge_source_names", "output_nodes", "conductance_names", "region_devices",
            "ebm_batch_block", "BATCH_SWEEP_SOURCE", "MAX_BATCH_POINTS", "EP_BATCH_SIM"]
 
@@ -178,6 +178,15 @@ def check_weights(params: EbmBlockParams, weights: EbmWeights) -> EbmWeights:
                                  f"got {value[bad].ravel()[0]:g}")
         out[name] = value.copy()
     return EbmWeights(**out)
+
+
+def check_inputs(params: EbmBlockParams, u) -> np.ndarray:
+    """A batch of block inputs as a float array of shape (B, n_in), V: finite and within ±``v_in_max_v``."""
+    u = np.atleast_2d(np.asarray(u, dtype=float))
+    if u.ndim != 2 or u.shape[1] != params.n_in or not np.all(np.isfinite(u)) or np.any(np.abs(u) > params.v_in_max_v):
+        raise ParameterError(f"block inputs must be finite, shape (B, {params.n_in}), within ±{params.v_in_max_v:g} V; "
+                             f"got shape {u.shape}")
+    return u
 
 
 def conductance_names(params: EbmBlockParams) -> list[str]:

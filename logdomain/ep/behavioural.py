@@ -24,7 +24,7 @@ from __future__ import annotations
 import numpy as np
 
 from calibration.diode_fit import DiodeLaw
-from netlists.ebm_block import EbmBlockParams, EbmWeights, check_weights
+from netlists.ebm_block import EbmBlockParams, EbmWeights, check_inputs, check_weights
 from netlists.errors import ParameterError, SimulationError
 
 from .spice_block import energy_grad_weights
@@ -69,17 +69,9 @@ class BehaviouralEbmBlock:
     def _ub(self, u: np.ndarray) -> np.ndarray:
         return np.concatenate([u, np.full((u.shape[0], 1), self.params.v_bias_v)], axis=1)
 
-    def _check_u(self, u) -> np.ndarray:
-        u = np.atleast_2d(np.asarray(u, dtype=float))
-        p = self.params
-        if u.ndim != 2 or u.shape[1] != p.n_in or not np.all(np.isfinite(u)) or np.any(np.abs(u) > p.v_in_max_v):
-            raise ParameterError(f"block inputs must be finite, shape (B, {p.n_in}), within ±{p.v_in_max_v:g} V; "
-                                 f"got shape {u.shape}")
-        return u
-
     def solve(self, u, nudge_a: np.ndarray | None = None, *, max_iter: int = 100) -> np.ndarray:
         """Output voltages (B, n_out), V, for inputs ``u`` (B, n_in) V and nudging currents (B, n_out) A."""
-        u = self._check_u(u)
+        u = check_inputs(self.params, u)
         w = self.weights
         b = self._ub(u) @ (w.gp - w.gn).T
         if nudge_a is not None:
@@ -107,7 +99,7 @@ class BehaviouralEbmBlock:
     def exact_gradients(self, u, v: np.ndarray, c: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Implicit differentiation: (dL/dg (B, n_weights) in 1/S·[L], dL/du (B, n_in) in 1/V·[L]) at the free
         state ``v`` for ``c = ∂L/∂v`` (B, n_out) in 1/V·[L]."""
-        u = self._check_u(u)
+        u = check_inputs(self.params, u)
         jac = self._a[None] + np.eye(self.params.n_out)[None] * self.law.conductance_s(v)[:, None, :]
         lam = np.linalg.solve(jac, np.asarray(c, dtype=float)[..., None])[..., 0]
         ub = self._ub(u)
@@ -126,7 +118,7 @@ class BehaviouralEbmBlock:
     def ep_gradients(self, u, c: np.ndarray, v_free: np.ndarray | None = None
                      ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Centred EP (as :meth:`logdomain.ep.spice_block.SpiceEbmBlock.ep_gradients`): (dL/dg, dL/du, v_free)."""
-        u = self._check_u(u)
+        u = check_inputs(self.params, u)
         v_free = self.solve(u) if v_free is None else v_free
         c = np.asarray(c, dtype=float)
         scale = np.max(np.abs(c), axis=1)

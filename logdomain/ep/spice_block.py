@@ -49,6 +49,7 @@ from netlists.ebm_block import (
     MAX_BATCH_POINTS,
     EbmBlockParams,
     EbmWeights,
+    check_inputs,
     check_weights,
     conductance_names,
     ebm_batch_block,
@@ -178,19 +179,11 @@ class SpiceEbmBlock:
         self.weights = check_weights(self.params, weights)
         self._gparams = dict(zip(self._names, (float(g) for g in self.weights.flat())))
 
-    def _check_u(self, u: np.ndarray) -> np.ndarray:
-        u = np.atleast_2d(np.asarray(u, dtype=float))
-        p = self.params
-        if u.ndim != 2 or u.shape[1] != p.n_in or not np.all(np.isfinite(u)) or np.any(np.abs(u) > p.v_in_max_v):
-            raise ParameterError(f"block inputs must be finite, shape (B, {p.n_in}), within ±{p.v_in_max_v:g} V; "
-                                 f"got shape {u.shape}")
-        return u
-
     def solve(self, u: np.ndarray, nudge_a: np.ndarray | None = None, *, gparams: list[dict] | None = None
               ) -> OperatingPoints:
         """Operating points for inputs ``u`` (B, n_in) V and nudging currents ``nudge_a`` (B, n_out) A
         (default 0); ``gparams`` (one conductance mapping per point) overrides the weights."""
-        u = self._check_u(u)
+        u = check_inputs(self.params, u)
         b = u.shape[0]
         nudge = np.zeros((b, self.params.n_out)) if nudge_a is None else np.asarray(nudge_a, dtype=float)
         if nudge.shape != (b, self.params.n_out) or not np.all(np.isfinite(nudge)):
@@ -264,7 +257,7 @@ class SpiceEbmBlock:
 
         ``c`` (B, n_out): ∂L/∂v at the free state, 1/V. Two nudged solves per sample (±β).
         """
-        u = self._check_u(u)
+        u = check_inputs(self.params, u)
         free = free if free is not None else self.solve(u)
         c = np.asarray(c, dtype=float)
         scale = np.max(np.abs(c), axis=1)
