@@ -102,7 +102,7 @@ from .weight_cell import WeightCellParams, add_cell_rails, add_weight_cell
 
 __all__ = [
     "MAX_DIM", "LearnerParams", "LearnerStimulus", "learner", "stimulus", "split_currents", "state_nodes",
-    "cell_names", "probe_inputs", "read_devices",
+    "cell_names", "probe_inputs", "read_devices", "add_learner_frame",
 ]
 
 _I = Bound(1e-13, 1e-7, "A")
@@ -432,6 +432,30 @@ def check_supported(tech: Technology, params: LearnerParams) -> None:
         raise ParameterError(f"the learner is not supported on {tech_name}: {LearnerParams.UNSUPPORTED[tech_name]}")
 
 
+def add_learner_frame(nb: NetlistBuilder, p: LearnerParams, st: LearnerStimulus, cp: WeightCellParams) -> None:
+    """What every learner netlist shares before its weights: fixed sizes (the technology includes
+    only the model bins used), the supplies (V_DD as a source, or ramped over ``t_rise_s`` with
+    ``start="uic"``), the reference and output rails, the cells' rails, the freeze signal (1 during
+    the stream, 0 from the read-out probes on), the products' unit and the common-mode bias stack
+    carrying S₀ (``p.i_cm_a``)."""
+    nb.netlist.fixed_sizes = True
+    if p.start == "op":
+        nb.vsource("vdd", "vdd", "0", p.vdd_v)
+    else:
+        nb._add("vdd", ("vdd", "0"), f"pwl(0 0 {spice_number(p.t_rise_s)} {spice_number(p.vdd_v)})")  # noqa: SLF001
+        nb.netlist.supplies["vdd"] = p.vdd_v  # after its ramp (the cost window starts later)
+    nb.vsource("vref", "ref", "0", p.v_ref_v)
+    nb.vsource("vout", "out", "0", p.v_out_v)
+    add_cell_rails(nb, cp)
+    freeze = np.ones(st.holds)
+    freeze[st.first_probe:] = 0.0
+    _pwl(nb, "vfz", "fz", "0", freeze, p.t_hold_s, p.t_rise_s)
+    add_product_unit(nb, p)
+    nb.mos("ms0", "p", "s0a", "s0a", "vdd", "vdd", **size(p, "zc"))
+    nb.mos("ms02", "p", "s0b", "s0b", "s0a", "vdd", **size(p, "zc"))
+    nb.isource("is0", "s0b", "0", p.i_cm_a)
+
+
 def learner(tech: Technology, params: LearnerParams, x: np.ndarray, y: np.ndarray, v_c0_v: dict[str, float]) -> Netlist:
     """Transistor-level learner driven by the stream (x_k, y_k); ``.tran`` over all holds.
 
@@ -459,24 +483,8 @@ def learner(tech: Technology, params: LearnerParams, x: np.ndarray, y: np.ndarra
     st = stimulus(p, x, y)
     cp = p.cell_params()
     nb = NetlistBuilder(f"learner_{p.dim}", tech)
-    nb.netlist.fixed_sizes = True  # no W/L sweep: the technology includes only the model bins used
     args = (p.t_hold_s, p.t_rise_s)
-    if p.start == "op":
-        nb.vsource("vdd", "vdd", "0", p.vdd_v)
-    else:
-        nb._add("vdd", ("vdd", "0"), f"pwl(0 0 {spice_number(p.t_rise_s)} {spice_number(p.vdd_v)})")  # noqa: SLF001
-        nb.netlist.supplies["vdd"] = p.vdd_v  # after its ramp (the cost window starts later)
-    nb.vsource("vref", "ref", "0", p.v_ref_v)
-    nb.vsource("vout", "out", "0", p.v_out_v)
-    add_cell_rails(nb, cp)
-    freeze = np.ones(st.holds)
-    freeze[st.first_probe:] = 0.0
-    _pwl(nb, "vfz", "fz", "0", freeze, *args)
-    add_product_unit(nb, p)
-    # common-mode bias stack carrying S₀
-    nb.mos("ms0", "p", "s0a", "s0a", "vdd", "vdd", **size(p, "zc"))
-    nb.mos("ms02", "p", "s0b", "s0b", "s0a", "vdd", **size(p, "zc"))
-    nb.isource("is0", "s0b", "0", p.i_cm_a)
+    add_learner_frame(nb, p, st, cp)
     for i in range(p.dim):
         halves = dict(zip(HALVES, split_currents(st.x[:, i], p.x_scale, p.i_u_a, p.i_floor_a)))
         for s in HALVES:

@@ -58,12 +58,12 @@ import numpy as np
 
 from .errors import ParameterError
 from .learner_blocks import (HALVES, add_common_mode, add_error_path, add_input_half, add_ncopy, add_nstack, add_pcopy, add_product,
-                             add_product_unit, add_pstack, add_target_half, add_target_unit, size)  # fmt: skip
+                             add_pstack, add_target_half, add_target_unit, size)  # fmt: skip
 from .netlist import Analysis, Netlist, NetlistBuilder
 from .params import Bound, Params
-from .spice_learner_circuit import LearnerParams, _pwl, read_devices, split_currents, state_nodes, stimulus
+from .spice_learner_circuit import LearnerParams, _pwl, add_learner_frame, read_devices, split_currents, state_nodes, stimulus
 from .technologies.base import Technology
-from .weight_cell import add_cell_rails, add_weight_cell
+from .weight_cell import add_weight_cell
 
 __all__ = ["TikiTakaParams", "tiki_taka_learner", "a_state_nodes", "a_cell_names", "a_copy_devices", "tiki_taka_read_devices"]
 
@@ -242,19 +242,8 @@ def tiki_taka_learner(tech: Technology, params: LearnerParams, tt: TikiTakaParam
     cp_a = cp.replace(i_lambda_a=tt.lam_a / p.x_scale**2 * p.i_a_a)
     cp_c = cp.replace(i_a_a=tt.c_speed * p.i_a_a, i_lambda_a=tt.c_leak(p.lam) / p.x_scale**2 * p.i_a_a)
     nb = NetlistBuilder(f"tiki_taka_{p.dim}", tech)
-    nb.netlist.fixed_sizes = True
     args = (p.t_hold_s, p.t_rise_s)
-    nb.vsource("vdd", "vdd", "0", p.vdd_v)
-    nb.vsource("vref", "ref", "0", p.v_ref_v)
-    nb.vsource("vout", "out", "0", p.v_out_v)
-    add_cell_rails(nb, cp)
-    freeze = np.ones(st.holds)
-    freeze[st.first_probe:] = 0.0
-    _pwl(nb, "vfz", "fz", "0", freeze, *args)
-    add_product_unit(nb, p)
-    nb.mos("ms0", "p", "s0a", "s0a", "vdd", "vdd", **size(p, "zc"))
-    nb.mos("ms02", "p", "s0b", "s0b", "s0a", "vdd", **size(p, "zc"))
-    nb.isource("is0", "s0b", "0", p.i_cm_a)
+    add_learner_frame(nb, p, st, cp)  # start is "op" (checked above): V_DD a plain source
     # transfer bias halves R⁺ = f + R, R⁻ = f (x gates of the C cells' terms)
     chop = np.ones(st.holds)
     chop[st.first_sample:st.first_probe] = tt.chop_signs(st.first_probe - st.first_sample)
