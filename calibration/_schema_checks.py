@@ -58,6 +58,18 @@ _RANGES: dict[str, dict[str, tuple[float, float]]] = {
         "gain_sigma": (0.0, 2.0),
         "samples": (0, 1e7),
     },
+    "LeakageFit": {"temp_cal_c": (-55.0, 150.0), "i_w_a": (1e-15, 1e-6), "c_f": (1e-15, 1e-6)},
+    "LeakagePoint": {"temp_c": (-55.0, 150.0), "i_leak_a": (-1e-6, 1e-6), "i_a_a": (1e-15, 1e-6)},
+    "NotHeldPoint": {"temp_c": (-55.0, 150.0)},
+    "ArrheniusFit": {
+        "i_ref_a": (1e-24, 1e-3),
+        "e_a_ev": (-5.0, 5.0),
+        "t_ref_c": (-55.0, 150.0),
+        "rms_ln_residual": (0.0, 50.0),
+        "temp_min_c": (-55.0, 150.0),
+        "temp_max_c": (-55.0, 150.0),
+        "max_lam_error": (0.0, 1e6),
+    },
 }
 
 

@@ -5,7 +5,9 @@ behavioural learners need and returns a validated :class:`~calibration.schema.Ca
 plus the raw fit diagnostics (for residual plots and reports): devices, the reference blocks,
 mismatch, and the nominal block gains of the transistor-level learner
 (:mod:`calibration.learner_fit`). ``quick=True`` uses coarser sweeps (one temperature pair, fewer
-sizes and samples, coarser learner grids and shorter streams) and finishes in about a minute.
+sizes and samples, coarser learner grids and shorter streams, the leakage at two temperatures) and
+finishes in about a minute. The storage node's leakage over temperature (:mod:`calibration.leakage`)
+is measured on the learner's cell design at −20, 0, 27, 50, 85, 125 °C and the calibration's.
 The run is deterministic: the same command gives the same file but for its ``created`` field.
 """
 
@@ -27,6 +29,7 @@ from netlists.weight_cell import WeightCellParams, weight_cell
 from .block_fit import MultiplierFit, design_points, fit_multiplier, simulate_multiplier_points
 from .cell_fit import CellFit, cell_range, fit_weight_cell
 from .device_fit import EkvParams, IVData, collect_iv, device_fit, fit_ekv
+from .leakage import LeakageFit, leakage_temps, measure_leakage
 from .learner_fit import LearnerFitResult, fit_learner
 from .mismatch import MismatchSample, fit_pelgrom, sample_mismatch
 from .schema import BlockFit, Calibration, LearnerFit, MismatchFit, Provenance
@@ -88,6 +91,7 @@ class CalibrationRun:
     mismatch_samples: dict[str, list[MismatchSample]] = field(default_factory=dict)
     range_records: list[dict] = field(default_factory=list)
     learner: LearnerFitResult | None = None
+    leakage: LeakageFit | None = None
 
 
 _INCLUDE = re.compile(r'^(\.(?:include|lib)\s+)"([^"]+)"', re.MULTILINE | re.IGNORECASE)
@@ -134,7 +138,7 @@ def calibrate(
     plan = plan_for(quick, temp_c)
     run = CalibrationRun(calibration=None)  # type: ignore[arg-type]
     mismatch_steps = 2 * len(plan.mismatch_sizes_m) if family == "sky130" else 0
-    steps = [0, 2 * len(plan.temps_c) + 2 + 2 + mismatch_steps + 2]  # done, total (… learner blocks, cell noise)
+    steps = [0, 2 * len(plan.temps_c) + 2 + 2 + mismatch_steps + 3]  # done, total (… learner blocks, cell noise, leakage)
 
     def step(what: str) -> None:
         steps[0] += 1
@@ -223,6 +227,13 @@ def calibrate(
     noise = measure_cell_noise(tech, sim=sim, simulator=simulator)
     step("weight cell noise")
 
+    # -- leakage of the learner cell's storage node over temperature (calibration.leakage) ----------
+    command = command or f"logdomain calibrate --tech {technology}{f' --corner {corner}' if family == 'sky130' else ''} --temp-c {temp_c:g}{' --quick' if quick else ''}"
+    run.leakage = leakage = measure_leakage(tech, learner.params, temps_c=leakage_temps(quick, temp_c), temp_cal_c=temp_c,
+                                            corner=corner if family == "sky130" else "nominal", command=command,
+                                            simulator=simulator)  # fmt: skip
+    step("storage-node leakage over temperature")
+
     hashes = {
         "nmos_iv": _hash(blocks.nmos_iv(tech).text(sim)),
         "multiplier": _hash(blocks.multiplier(tech, base).text(sim)),
@@ -236,7 +247,7 @@ def calibrate(
         corner=corner if family == "sky130" else "nominal",
         temp_c=temp_c,
         ngspice_version=simulator.ngspice_version,
-        command=command or f"logdomain calibrate --tech {technology}{f' --corner {corner}' if family == 'sky130' else ''} --temp-c {temp_c:g}{' --quick' if quick else ''}",
+        command=command,
         created=_dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%d"),
         netlist_hashes=hashes,
         package_version=package_version,
@@ -274,7 +285,7 @@ def calibrate(
         gain_sigma=gain_sigma, samples=samples_total,
     )
     run.calibration = Calibration(provenance=provenance, devices=devices, blocks=blocks_fit, mismatch=mismatch,
-                                  learner=_learner_section(learner, tech.label, temp_c))  # fmt: skip
+                                  learner=_learner_section(learner, tech.label, temp_c), leakage=leakage)  # fmt: skip
     return run
 
 
@@ -282,8 +293,8 @@ def calibrate(
 LEARNER_NOT_MODELLED = (
     "not modelled: noise beyond blocks.noise_rel (the cell's charging-current noise at the unit drive is in the loop, "
     "per hold; its dependence on drive and I_w, and the noise of the bias and signal sources, are not); junction leakage "
-    "at the storage nodes enters only through the fitted lam_offset at this temperature (the instances carry "
-    "junction geometry since issue 14; netlists.retention measures it against temperature); mismatch of cascode and feedback devices "
+    "at the storage nodes enters through the fitted lam_offset at this temperature, shifted at other temperatures by "
+    "the leakage section's Arrhenius fit (LearnerModel.at_temperature; per half, no mismatch of the leakage); mismatch of cascode and feedback devices "
     "(second order, not sampled). term_gain includes x_copy_gain (the update path's copy of X, which the "
     "model has no factor for). Measured, not in the model's equations: drive_lag_holds (the cells' pMOS "
     "mirror delays the drive; lag_fit_* are the cell gains fitted with that lag), cm_gain_ratio and "

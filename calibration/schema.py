@@ -18,11 +18,14 @@ Layout (``schema_version`` 2)::
       "blocks": BlockFit,
       "mismatch": MismatchFit,
       "learner": LearnerFit or null,
+      "leakage": LeakageFit or null,         (optional: absent in files made before it)
     }
 
 ``learner`` (new in version 2) holds the nominal block gains of the transistor-level learner
 fitted by :mod:`calibration.learner_fit`; ``null`` marks a hand-made calibration without them
-(``logdomain calibrate`` always writes them).
+(``logdomain calibrate`` always writes them). ``leakage`` (:mod:`calibration.leakage`): the learner cell's
+storage-node leakage over a temperature grid and its Arrhenius fit, which the behavioural model uses to
+shift its λ offset with temperature; a file without it loads (the model then has no temperature shift).
 
 All values are SI: A, V, s, V·m (Pelgrom), dimensionless ratios otherwise.
 """
@@ -39,6 +42,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from .leakage import LeakageFit
 from ._schema_checks import _OPEN_ENDS, _RANGES, CalibrationError, _number_map, _Validated  # noqa: F401 (re-exported)
 
 __all__ = [
@@ -49,6 +53,7 @@ __all__ = [
     "BlockFit",
     "MismatchFit",
     "LearnerFit",
+    "LeakageFit",
     "LEARNER_NOMINAL_RANGES",
     "Calibration",
     "load_calibration",
@@ -237,7 +242,17 @@ class Calibration:
     blocks: BlockFit
     mismatch: MismatchFit
     learner: LearnerFit | None = None
+    leakage: LeakageFit | None = None
     schema_version: int = SCHEMA_VERSION
+
+    def __post_init__(self) -> None:
+        leak = self.leakage
+        if leak is not None and leak.temp_cal_c != self.provenance.temp_c:
+            raise CalibrationError(f"leakage.temp_cal_c must equal provenance.temp_c ({self.provenance.temp_c:g}), "
+                                   f"got {leak.temp_cal_c:g}")  # fmt: skip
+        if leak is not None and leak.arrhenius is not None and leak.arrhenius.t_ref_c != leak.temp_cal_c:
+            raise CalibrationError(f"leakage.arrhenius.t_ref_c must equal leakage.temp_cal_c ({leak.temp_cal_c:g}), "
+                                   f"got {leak.arrhenius.t_ref_c:g}")  # fmt: skip
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -247,6 +262,7 @@ class Calibration:
             "blocks": asdict(self.blocks),
             "mismatch": asdict(self.mismatch),
             "learner": None if self.learner is None else asdict(self.learner),
+            "leakage": None if self.leakage is None else self.leakage.to_dict(),
         }
 
     def to_json(self) -> str:
@@ -288,6 +304,7 @@ class Calibration:
             )
         expected = {"schema_version", "provenance", "devices", "blocks", "mismatch", "learner"}
         missing = sorted(expected - set(data))
+        expected.add("leakage")  # optional: files made before it have no leakage section
         if missing:
             raise CalibrationError(f"calibration is missing field(s): {', '.join(missing)}")
         unknown = sorted(set(data) - expected)
@@ -302,6 +319,7 @@ class Calibration:
             blocks=BlockFit.from_dict(data["blocks"], "blocks"),
             mismatch=MismatchFit.from_dict(data["mismatch"], "mismatch"),
             learner=None if data["learner"] is None else LearnerFit.from_dict(data["learner"], "learner"),
+            leakage=None if data.get("leakage") is None else LeakageFit.from_dict(data["leakage"], "leakage"),
         )
 
 

@@ -45,6 +45,8 @@ from typing import Any, Mapping
 import numpy as np
 from numpy.typing import NDArray
 
+from .leakage_shift import LeakageShift
+
 __all__ = ["LearnerModel", "LearnerDies", "DEVICE_ROLES", "MISMATCH_GROUPS", "NOMINAL_FIELDS", "DIE_BLOCK", "die_normals"]
 
 FloatArray = NDArray[np.float64]
@@ -118,6 +120,10 @@ class LearnerModel:
         Groups of :data:`MISMATCH_GROUPS` with mismatch on (None: all; () : none).
     bits : int or None
         Resolution of inputs, targets and weight read-out over [−1, 1].
+    leakage : LeakageShift or None
+        The storage node's leakage against temperature (:class:`logdomain.leakage_shift.LeakageShift`,
+        from the calibration's ``leakage`` section); None: no temperature dependence of λ_o (files
+        made without that section). :meth:`at_temperature` uses it.
     noise_rel : float, default 0
         Relative rms noise of a cell's charging current per update (σ_I over the unit drive,
         dimensionless, [0, 1]; ``calibration.blocks.noise_rel``). The loop adds σ_W = noise_rel·T_s/τ
@@ -141,6 +147,7 @@ class LearnerModel:
     mismatch_groups: tuple[str, ...] | None = None
     bits: int | None = None
     noise_rel: float = 0.0
+    leakage: Any = None
 
     def __post_init__(self) -> None:
         for name, low, high in (("x_floor", 0.0, 10.0), ("err_floor", 0.0, 10.0), ("err_min", 0.0, 10.0),
@@ -168,6 +175,8 @@ class LearnerModel:
             object.__setattr__(self, "mismatch_groups", tuple(self.mismatch_groups))
         if self.bits is not None and (isinstance(self.bits, bool) or not isinstance(self.bits, int) or not 1 <= self.bits <= 32):
             raise ValueError(f"LearnerModel.bits must be None or an integer in [1, 32], got {self.bits!r}")
+        if self.leakage is not None and not isinstance(self.leakage, LeakageShift):
+            raise ValueError(f"LearnerModel.leakage must be a LeakageShift or None, got {type(self.leakage).__name__}")
         if self.mismatch_on:
             missing = sorted({DEVICE_ROLES[r][1] for r in self._active_roles()} - set(self.sizes_m))
             if missing:
@@ -210,12 +219,43 @@ class LearnerModel:
         # binned in W, so the β-scaled copy (W_zc against W_zc/β) realises 1.9 β on sky130 tt
         diag = fit.diagnostics or {}
         blocks = getattr(calibration, "blocks", None)
+        leak = getattr(calibration, "leakage", None)
+        fit = getattr(leak, "arrhenius", None)
+        shift = None if fit is None else LeakageShift(
+            temp_cal_c=leak.temp_cal_c, lam_offset_cal=model.nominal["lam_offset"], i_ref_a=fit.i_ref_a, e_a_ev=fit.e_a_ev,
+            c_f=params.c_f, kappa=params.kappa, tau_s=params.tau_circuit_s, temp_min_c=fit.temp_min_c,
+            temp_max_c=fit.temp_max_c, not_held=tuple((p.temp_c, p.reason) for p in leak.not_held),
+        )  # fmt: skip
         return model.replace(cm_gain=model.cm_gain * float(diag.get("cm_gain_ratio", 1.0)),
                              cm_set=model.cm_set * float(diag.get("cm_set_ratio", 1.0)),
-                             noise_rel=float(getattr(blocks, "noise_rel", 0.0) or 0.0))
+                             noise_rel=float(getattr(blocks, "noise_rel", 0.0) or 0.0), leakage=shift)
 
     def replace(self, **changes: Any) -> "LearnerModel":
         return dataclasses.replace(self, **changes)
+
+    def at_temperature(self, temp_c: float) -> "LearnerModel":
+        """The model at an operating temperature ``temp_c`` (°C): each half's λ offset becomes
+        λ_o(T) = λ_o(T_cal) − [I_leak(T) − I_leak(T_cal)]/I_A(T) (:mod:`logdomain.leakage_shift`, which
+        derives it), and ``temp_c`` = T (the mismatch's gain spread σ_VT/(n·U_T) follows U_T).
+
+        At the calibration's temperature it returns this model unchanged. Raises ValueError outside the
+        leakage fit's measured range, and for any other temperature when the model has no leakage
+        (``leakage`` None: a calibration without a leakage section has no temperature dependence).
+        """
+        if self.leakage is None:
+            if temp_c == self.temp_c:
+                return self
+            raise ValueError(f"temp_c: this model has no leakage data (a calibration without a leakage section), so "
+                             f"it runs at its calibration's temperature {self.temp_c:g} °C only, got {temp_c!r}")  # fmt: skip
+        shift: LeakageShift = self.leakage
+        lam = shift.lam_offset(temp_c)  # checks the range
+        if not -1.0 <= lam <= 1.0:
+            raise ValueError(f"temp_c: at {temp_c:g} °C the storage node's leakage ({shift.i_leak_a(temp_c):.3g} A against "
+                             f"I_A = {shift.i_a_a(temp_c):.3g} A) makes the λ offset {lam:.3g}, outside the model's range "
+                             f"[-1, 1] (a leakage that large outruns the cells' decay)")  # fmt: skip
+        if temp_c == shift.temp_cal_c and self.temp_c == temp_c and self.nominal["lam_offset"] == lam:
+            return self
+        return self.replace(temp_c=float(temp_c), nominal={**self.nominal, "lam_offset": lam})
 
     # -- mismatch ----------------------------------------------------------------------------------
     @property

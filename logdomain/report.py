@@ -45,6 +45,11 @@ def render_markdown(summary: dict[str, Any]) -> str:
         if cal
         else f"What ran: the behavioural learner on a calibration without provenance, {cfg['dies']} dies, seed {cfg['seed']}."
     )
+    temp = s.get("temperature")
+    if temp:
+        ran += (f" Operating temperature {temp['temp_c']:g} °C (calibration {temp['temp_cal_c']:g} °C): λ offset of each "
+                f"weight half {temp['lam_offset']:.4g} (fitted {temp['lam_offset_cal']:.4g} at the calibration's temperature; "
+                f"temperature model: {temp['leakage_model']}).")  # fmt: skip
     lines = [
         f"# Analog vs ideal SGDr — {task['name']}",
         "",

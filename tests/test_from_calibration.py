@@ -24,6 +24,8 @@ A_VT = {"n": 4.1e-9, "p": 5.7e-9}
 CM_GAIN_RATIO, CM_SET_RATIO = 1.7, 0.93  # the common-mode loop as its bench measured it
 SLOPE = {"n": 1.41, "p": 1.29}
 NOISE_REL = 0.0042  # the cell's measured noise per update (blocks.noise_rel)
+#: the leakage section's Arrhenius fit (calibration.leakage), distinct values
+LEAK_FIT = dict(i_ref_a=5.5e-14, e_a_ev=0.81, temp_min_c=-10.0, temp_max_c=70.0)
 
 
 def _calibration() -> Calibration:
@@ -35,6 +37,7 @@ def _calibration() -> Calibration:
     for pol in ("n", "p"):
         data["devices"][pol]["n"] = SLOPE[pol]
     data["blocks"]["noise_rel"] = NOISE_REL
+    data["leakage"]["arrhenius"].update(LEAK_FIT)
     return Calibration.from_dict(data)
 
 
@@ -61,7 +64,7 @@ def model() -> LearnerModel:
 
 
 def test_every_field_of_the_model_is_pinned():
-    pinned = set(EXPECTED) | {"nominal", "sizes_m", "a_vt_v_m", "slope_factor", "mismatch_groups"}
+    pinned = set(EXPECTED) | {"nominal", "sizes_m", "a_vt_v_m", "slope_factor", "mismatch_groups", "leakage"}
     assert pinned == {f.name for f in dataclasses.fields(LearnerModel)}
 
 
@@ -73,6 +76,20 @@ def test_design_field_mapping(model, name):
 @pytest.mark.parametrize("key", sorted(NOMINAL))
 def test_every_fitted_gain_reaches_the_model(model, key):
     assert model.nominal[key] == pytest.approx(NOMINAL[key], rel=1e-12), key
+
+
+def test_leakage_reaches_the_model(model):
+    """The temperature shift's data: the Arrhenius fit and the design's C, κ, τ (logdomain.leakage_shift)."""
+    from netlists.spice_learner_circuit import LearnerParams
+
+    cal = _calibration()
+    p = LearnerParams(**cal.learner.design)
+    s = model.leakage
+    assert s.temp_cal_c == pytest.approx(cal.leakage.temp_cal_c) and s.lam_offset_cal == pytest.approx(NOMINAL["lam_offset"], rel=1e-12)
+    for key, value in LEAK_FIT.items():
+        assert getattr(s, key) == pytest.approx(value, rel=1e-12), key
+    assert (s.c_f, s.kappa, s.tau_s) == pytest.approx((p.c_f, p.kappa, p.tau_circuit_s), rel=1e-12)
+    assert s.not_held == tuple((q.temp_c, q.reason) for q in cal.leakage.not_held)
 
 
 def test_mismatch_and_slope_factor_per_polarity(model):

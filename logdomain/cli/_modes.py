@@ -27,11 +27,11 @@ APPLIES: dict[str, tuple[str, dict[str, frozenset[str]]]] = {
         **{name: frozenset({"learner"}) for name in _SIMULATE_LEARNER},
     }),
     "train": ("model", {
-        **{name: frozenset({"analog"}) for name in ("calibration", "bits", "dies", "substeps")},
+        **{name: frozenset({"analog"}) for name in ("calibration", "bits", "dies", "substeps", "temp_c")},
         **{name: frozenset({"spice"}) for name in ("tech", "corner", "point_timeout", "model_file", "nmos", "pmos")},
     }),
     "compare": ("against", {
-        **{name: frozenset({"ideal"}) for name in (*_DATA, "bits", "substeps", "epochs", "out", "quick")},
+        **{name: frozenset({"ideal"}) for name in (*_DATA, "bits", "substeps", "epochs", "out", "quick", "temp_c")},
         **{name: frozenset({"spice"}) for name in ("tech", "corner", "dim", "samples", "point_timeout", "mismatch",
                                                    "workers", "model_file", "nmos", "pmos")},
     }),

@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 
 from ._limits import add_timeout_options
+from ._temperature import add_temperature_option, model_at_temperature
 from ._progress import progress_bar
 from ._tech import add_tech_argument, tech_option_text, technology_from_args
 from ._checks import (MAX_UPDATES, SIGNAL_LIMIT, check_evaluation_rows, check_ideal_converged, check_learnable,
@@ -87,6 +88,7 @@ def _common(parser: argparse.ArgumentParser, *, epochs: int = 5) -> None:
                         help="held-out fraction in [0, 1) (default 0.25)")  # fmt: skip
     parser.add_argument("--substeps", type=_integer(1, 1000), default=4, help="analog substeps per hold (default 4)")
     parser.add_argument("--json", action="store_true", help="JSON on stdout")
+    add_temperature_option(parser)
 
 
 def _row_options(parser: argparse.ArgumentParser, *, no_scale_note: str) -> None:
@@ -286,7 +288,8 @@ def cmd_train(args: argparse.Namespace) -> dict[str, Any]:
     elif args.model == "continuous":
         w = sgdr_continuous_zoh(x, y, 1.0, args.eta, args.lam, epochs=args.epochs)
     else:
-        model = _analog_model(cal, bits=args.bits)
+        model, temperature = model_at_temperature(_analog_model(cal, bits=args.bits), args.temp_c)
+        out["temperature"] = temperature
         run = sgdr_learner(x, y, model, args.eta, args.lam, epochs=args.epochs, dies=args.dies,
                            seed=args.seed, substeps=args.substeps)  # fmt: skip
         w = np.median(run.weights, axis=0)  # effective weights read through the prediction path
@@ -351,7 +354,7 @@ def cmd_compare(args: argparse.Namespace) -> dict[str, Any]:
     if args.no_scale:
         check_signal_range(task, "compare (the analog learner)")
     config = CompareConfig(**settings)
-    model = _analog_model(cal)
+    model, temperature = model_at_temperature(_analog_model(cal), args.temp_c)
     with np.errstate(over="ignore", invalid="ignore"):  # a divergent run is detected and named below
         w_ideal = sgdr_discrete(task.x_train, task.y_train, config.eta, config.lam, epochs=config.epochs)
     check_ideal_converged(w_ideal, task, eta=config.eta, lam=config.lam)
@@ -362,6 +365,7 @@ def cmd_compare(args: argparse.Namespace) -> dict[str, Any]:
     except ValueError as exc:  # a metric of a run that failed (e.g. non-finite analog weights)
         raise CommandError(f"compare: the comparison failed: {exc}") from None
     result.summary["calibration"] = asdict(cal.provenance)
+    result.summary["temperature"] = temperature
     try:
         write_report(result, out_dir)
     except NonFiniteResult as exc:

@@ -1,0 +1,94 @@
+"""The λ offset of the learner's cells against temperature, from the storage node's measured leakage.
+
+Derivation (one weight half; SI units: C in F, V in V, I in A, t in s). The cell integrates on C
+with its output device in weak inversion, I_w = I_0·e^{κV_C/U_T}, so dI_w/dt = (κ I_w/U_T)·dV_C/dt.
+KCL at the storage node with a leakage I_leak (A, positive into V_C)::
+
+    C dV_C/dt = I_c − I_λ + I_leak
+    ⇒ τ dI_w/dt = I_w·(I_c − I_λ + I_leak)/I_A,     τ = C·U_T/(κ·I_A),  λ_c = I_λ/I_A
+
+The loop makes I_w·I_c/I_A the drive, and the rest is a decay −(λ_c − I_leak/I_A)·I_w: a leakage
+acts as the change Δλ = −I_leak/I_A of each half's λ, in the cells' λ units (dimensionless),
+whatever I_w (a current into a log-domain integrator's capacitor is a relative rate).
+
+The calibration's fitted ``lam_offset`` λ_o(T_cal) already holds the leakage at T_cal; at an
+operating temperature T only the change of the leakage is added::
+
+    λ_o(T) = λ_o(T_cal) − [I_leak(T) − I_leak(T_cal)] / I_A(T)
+    I_leak(T) = I_ref·exp(−(E_a/k)·(1/T − 1/T_cal))            (Arrhenius fit, I_ref = I_leak(T_cal))
+    I_A(T)   = C·U_T(T)/(κ·τ),  U_T = kT/q                      (as LearnerParams.i_a_a sets it)
+
+with C, κ, τ = τ_i/s_x² of the calibrated design (κ as measured at T_cal; the learner's runner
+measures κ again at T, a change of about 0.7 % between 27 and 50 °C on sky130 tt), T in K, E_a in
+eV, k in eV/K. At T = T_cal the bracket is exactly 0 and λ_o is the fitted value, unchanged.
+
+What this leaves out: the leakage is measured with the inputs off (the retention bench), the same
+for both halves (no mismatch of the leakage), and for T outside the fit's measured range the model
+refuses (:meth:`LeakageShift.check`).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+__all__ = ["LeakageShift"]
+
+#: Boltzmann constant, J/K, and the elementary charge, C (as netlists.technologies.base)
+_K_J, _Q_C = 1.380649e-23, 1.602176634e-19
+#: k/q, V/K (eV/K)
+_K_EV = _K_J / _Q_C
+
+
+@dataclass(frozen=True, kw_only=True)
+class LeakageShift:
+    """The data of the temperature shift of λ_o (module docstring); SI units.
+
+    Parameters
+    ----------
+    temp_cal_c : T_cal, °C. lam_offset_cal : λ_o(T_cal), the calibration's fitted value (cells' λ units).
+    i_ref_a : I_leak(T_cal) of the Arrhenius fit, A. e_a_ev : its activation energy, eV.
+    c_f : the cells' capacitor, F. kappa : κ of the design. tau_s : the cells' τ (τ_i/s_x²), s.
+    temp_min_c, temp_max_c : the range the fit was measured over, °C.
+    not_held : (temperature °C, reason) where the storage node could not hold a weight.
+    """
+
+    temp_cal_c: float
+    lam_offset_cal: float
+    i_ref_a: float
+    e_a_ev: float
+    c_f: float
+    kappa: float
+    tau_s: float
+    temp_min_c: float
+    temp_max_c: float
+    not_held: tuple[tuple[float, str], ...] = field(default_factory=tuple)
+
+    def check(self, temp_c: float) -> None:
+        """Raise ValueError naming the range when ``temp_c`` (°C) is outside the measured range."""
+        if isinstance(temp_c, bool) or not isinstance(temp_c, (int, float)) or not math.isfinite(temp_c):
+            raise ValueError(f"temp_c must be a finite number of °C, got {temp_c!r}")
+        if self.temp_min_c <= temp_c <= self.temp_max_c:
+            return
+        why = "".join(f"; at {t:g} °C the storage node cannot hold a weight ({reason})" for t, reason in self.not_held
+                      if (t > self.temp_max_c and temp_c > self.temp_max_c) or (t < self.temp_min_c and temp_c < self.temp_min_c))  # fmt: skip
+        raise ValueError(f"temp_c must be in [{self.temp_min_c:g}, {self.temp_max_c:g}] °C (the range the calibration's "
+                         f"leakage was measured and fitted over), got {temp_c:g}{why}")  # fmt: skip
+
+    def i_leak_a(self, temp_c: float) -> float:
+        """I_leak(T) of the Arrhenius fit, A."""
+        t, t_cal = temp_c + 273.15, self.temp_cal_c + 273.15
+        return self.i_ref_a * math.exp(-self.e_a_ev / _K_EV * (1.0 / t - 1.0 / t_cal))
+
+    def i_a_a(self, temp_c: float) -> float:
+        """I_A(T) = C·U_T(T)/(κ·τ), A."""
+        u_t = _K_J * (temp_c + 273.15) / _Q_C  # U_T as netlists.technologies.base.thermal_voltage_v
+        return self.c_f * u_t / (self.kappa * self.tau_s)
+
+    def lam_offset(self, temp_c: float) -> float:
+        """λ_o(T) = λ_o(T_cal) − [I_leak(T) − I_leak(T_cal)]/I_A(T) (cells' λ units); exactly
+        λ_o(T_cal) at T_cal. Checks the range first."""
+        self.check(temp_c)
+        if temp_c == self.temp_cal_c:
+            return self.lam_offset_cal
+        return self.lam_offset_cal - (self.i_leak_a(temp_c) - self.i_ref_a) / self.i_a_a(temp_c)
