@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from typing import Any
 
 __all__ = ["LeakageShift"]
 
@@ -92,3 +93,31 @@ class LeakageShift:
         if temp_c == self.temp_cal_c:
             return self.lam_offset_cal
         return self.lam_offset_cal - (self.i_leak_a(temp_c) - self.i_ref_a) / self.i_a_a(temp_c)
+
+    @classmethod
+    def from_calibration(cls, calibration: Any, params: Any, lam_offset_cal: float) -> "LeakageShift | None":
+        """From a calibration's ``leakage`` section and its learner design ``params`` (a
+        :class:`netlists.spice_learner_circuit.LearnerParams`); None without a leakage fit."""
+        leak = getattr(calibration, "leakage", None)
+        fit = getattr(leak, "arrhenius", None)
+        if fit is None:
+            return None
+        return cls(temp_cal_c=leak.temp_cal_c, lam_offset_cal=lam_offset_cal, i_ref_a=fit.i_ref_a, e_a_ev=fit.e_a_ev,
+                   c_f=params.c_f, kappa=params.kappa, tau_s=params.tau_circuit_s, temp_min_c=fit.temp_min_c,
+                   temp_max_c=fit.temp_max_c, not_held=tuple((p.temp_c, p.reason) for p in leak.not_held))  # fmt: skip
+
+    @staticmethod
+    def lam_offset_of(shift: "LeakageShift | None", model_temp_c: float, lam_offset: float, temp_c: float) -> float:
+        """The λ offset a model (at ``model_temp_c`` with ``lam_offset``) has at ``temp_c``: the model's own
+        at its temperature; else the shift's, range-checked (ValueError naming ``temp_c``)."""
+        if shift is None:
+            if temp_c == model_temp_c:
+                return lam_offset
+            raise ValueError(f"temp_c: this model has no leakage data (a calibration without a leakage section), so "
+                             f"it runs at its calibration's temperature {model_temp_c:g} °C only, got {temp_c!r}")  # fmt: skip
+        lam = shift.lam_offset(temp_c)  # checks the range
+        if not -1.0 <= lam <= 1.0:
+            raise ValueError(f"temp_c: at {temp_c:g} °C the storage node's leakage ({shift.i_leak_a(temp_c):.3g} A against "
+                             f"I_A = {shift.i_a_a(temp_c):.3g} A) makes the λ offset {lam:.3g}, outside the model's range "
+                             f"[-1, 1] (a leakage that large outruns the cells' decay)")  # fmt: skip
+        return lam

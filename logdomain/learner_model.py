@@ -219,16 +219,10 @@ class LearnerModel:
         # binned in W, so the β-scaled copy (W_zc against W_zc/β) realises 1.9 β on sky130 tt
         diag = fit.diagnostics or {}
         blocks = getattr(calibration, "blocks", None)
-        leak = getattr(calibration, "leakage", None)
-        fit = getattr(leak, "arrhenius", None)
-        shift = None if fit is None else LeakageShift(
-            temp_cal_c=leak.temp_cal_c, lam_offset_cal=model.nominal["lam_offset"], i_ref_a=fit.i_ref_a, e_a_ev=fit.e_a_ev,
-            c_f=params.c_f, kappa=params.kappa, tau_s=params.tau_circuit_s, temp_min_c=fit.temp_min_c,
-            temp_max_c=fit.temp_max_c, not_held=tuple((p.temp_c, p.reason) for p in leak.not_held),
-        )  # fmt: skip
         return model.replace(cm_gain=model.cm_gain * float(diag.get("cm_gain_ratio", 1.0)),
                              cm_set=model.cm_set * float(diag.get("cm_set_ratio", 1.0)),
-                             noise_rel=float(getattr(blocks, "noise_rel", 0.0) or 0.0), leakage=shift)
+                             noise_rel=float(getattr(blocks, "noise_rel", 0.0) or 0.0),
+                             leakage=LeakageShift.from_calibration(calibration, params, model.nominal["lam_offset"]))
 
     def replace(self, **changes: Any) -> "LearnerModel":
         return dataclasses.replace(self, **changes)
@@ -242,18 +236,8 @@ class LearnerModel:
         leakage fit's measured range, and for any other temperature when the model has no leakage
         (``leakage`` None: a calibration without a leakage section has no temperature dependence).
         """
-        if self.leakage is None:
-            if temp_c == self.temp_c:
-                return self
-            raise ValueError(f"temp_c: this model has no leakage data (a calibration without a leakage section), so "
-                             f"it runs at its calibration's temperature {self.temp_c:g} °C only, got {temp_c!r}")  # fmt: skip
-        shift: LeakageShift = self.leakage
-        lam = shift.lam_offset(temp_c)  # checks the range
-        if not -1.0 <= lam <= 1.0:
-            raise ValueError(f"temp_c: at {temp_c:g} °C the storage node's leakage ({shift.i_leak_a(temp_c):.3g} A against "
-                             f"I_A = {shift.i_a_a(temp_c):.3g} A) makes the λ offset {lam:.3g}, outside the model's range "
-                             f"[-1, 1] (a leakage that large outruns the cells' decay)")  # fmt: skip
-        if temp_c == shift.temp_cal_c and self.temp_c == temp_c and self.nominal["lam_offset"] == lam:
+        lam = LeakageShift.lam_offset_of(self.leakage, self.temp_c, self.nominal["lam_offset"], temp_c)
+        if temp_c == self.temp_c and self.nominal["lam_offset"] == lam:
             return self
         return self.replace(temp_c=float(temp_c), nominal={**self.nominal, "lam_offset": lam})
 

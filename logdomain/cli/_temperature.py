@@ -55,7 +55,9 @@ def model_at_temperature(model, temp_c: float | None) -> tuple[Any, dict[str, An
                 "and the model runs there only")  # fmt: skip
     else:
         note = (f"λ_o(T) = λ_o(T_cal) − [I_leak(T) − I_leak(T_cal)]/I_A(T), I_leak Arrhenius (E_a {shift.e_a_ev:.3g} eV, "
-                f"measured {shift.temp_min_c:g}…{shift.temp_max_c:g} °C, inputs off; logdomain.leakage_shift)")  # fmt: skip
+                f"measured {shift.temp_min_c:g}…{shift.temp_max_c:g} °C; logdomain.leakage_shift). Caveat: the leakage is "
+                "the retention bench's (inputs off), which overstates a working cell's: the cell benches' fitted λ_o "
+                "moves several times less when warm (README, 'Leakage, retention and cost')")  # fmt: skip
     info = {"temp_c": t, "temp_cal_c": t_cal, "lam_offset": at.nominal["lam_offset"],
             "lam_offset_cal": model.nominal["lam_offset"],
             "i_leak_a": shift.i_leak_a(t) if shift is not None else None,
