@@ -70,6 +70,19 @@ _RANGES: dict[str, dict[str, tuple[float, float]]] = {
         "temp_max_c": (-55.0, 150.0),
         "max_lam_error": (0.0, 1e6),
     },
+    "CellLamPoint": {"temp_c": (-55.0, 150.0), "lam_offset": (-1.0, 1.0), "i_a_a": (1e-15, 1e-6), "kappa": (0.3, 1.0),
+                     "stream_validation_rms": (0.0, 1.0), "violations": (0, 1e6)},
+    "HoldOut": {"temp_c": (-55.0, 150.0), "lam_fitted": (-1.0, 1.0), "lam_predicted": (-1e3, 1e3)},
+    "CellLamLaw": {
+        "i_ref_a": (1e-24, 1e-3),
+        "e_a_ev": (0.0, 5.0),
+        "t_ref_c": (-55.0, 150.0),
+        "lam_offset_cal": (-1.0, 1.0),
+        "rms_lam_residual": (0.0, 1.0),
+        "max_lam_residual": (0.0, 1.0),
+        "temp_min_c": (-55.0, 150.0),
+        "temp_max_c": (-55.0, 150.0),
+    },
 }
 
 

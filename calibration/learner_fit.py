@@ -48,7 +48,7 @@ from .learner_benches import (CELL, PAIR_OFFSET, LearnerBenchSetup, cell_steps, 
 from .learner_law import (CELL_FREE, IDEAL, NOMINAL_KEYS, STEP_FREE, STREAM_FREE, CellRun, cell_rms, error_rms, fit_cell_law,
                           fit_error_gains, forward_gain)  # fmt: skip
 
-__all__ = ["LearnerFitPlan", "plan_learner_fit", "LearnerFitResult", "fit_learner"]
+__all__ = ["LearnerFitPlan", "plan_learner_fit", "LearnerFitResult", "fit_learner", "fit_cell_lam_offset"]
 
 
 @dataclass(frozen=True)
@@ -250,4 +250,23 @@ def fit_learner(tech: Technology, *, quick: bool = False, sim: SimParams | None 
         out.runtimes_s[name] = time.perf_counter() - clock
         clock = time.perf_counter()
     out.nominal = {k: float(out.nominal[k]) for k in NOMINAL_KEYS}
+    return out
+
+
+def fit_cell_lam_offset(tech: Technology, *, quick: bool = False, sim: SimParams | None = None,
+                        simulator: Simulator | None = None, params=None) -> LearnerFitResult:  # fmt: skip
+    """The cell part of :func:`fit_learner` alone (its λ_o, rate_scale, z_gain, cell term gain) at ``sim``'s
+    temperature: the benches as :func:`fit_learner` sets them up (κ measured again at that temperature on
+    the output device), no forward, common-mode or error-path benches. ``nominal`` holds only the
+    cell's gains; ``term_gain`` is the cell's own (no x_copy_gain folded in). Used by
+    :mod:`calibration.leakage` for λ_o(T)."""
+    sim = sim or SimParams()
+    simulator = simulator or get_simulator()
+    plan = plan_learner_fit(quick)
+    clock = time.perf_counter()
+    st = setup_benches(tech, sim, simulator, params)
+    out = LearnerFitResult(params=st.params)
+    out.diagnostics["x_copy_gain"] = 1.0  # not measured here: term_gain stays the cell's own
+    _fit_cell(tech, st, plan, sim, simulator, out)
+    out.runtimes_s["cell"] = time.perf_counter() - clock
     return out

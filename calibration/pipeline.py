@@ -7,7 +7,9 @@ mismatch, and the nominal block gains of the transistor-level learner
 (:mod:`calibration.learner_fit`). ``quick=True`` uses coarser sweeps (one temperature pair, fewer
 sizes and samples, coarser learner grids and shorter streams, the leakage at two temperatures) and
 finishes in about a minute. The storage node's leakage over temperature (:mod:`calibration.leakage`)
-is measured on the learner's cell design at −20, 0, 27, 50, 85, 125 °C and the calibration's.
+— the model's input — is the working cell's λ_o fitted by the learner's cell benches at 0, 27, 40, 55,
+70 °C and the calibration's (quick: T_cal − 27, T_cal, T_cal + 28), with its Arrhenius-current law; the
+inputs-off retention bench's leakage at −20, 0, 27, 50, 85, 125 °C is kept for reference.
 The run is deterministic: the same command gives the same file but for its ``created`` field.
 """
 
@@ -29,7 +31,7 @@ from netlists.weight_cell import WeightCellParams, weight_cell
 from .block_fit import MultiplierFit, design_points, fit_multiplier, simulate_multiplier_points
 from .cell_fit import CellFit, cell_range, fit_weight_cell
 from .device_fit import EkvParams, IVData, collect_iv, device_fit, fit_ekv
-from .leakage import LeakageFit, leakage_temps, measure_leakage
+from .leakage import LeakageFit, cell_temps, leakage_temps, measure_cell_leakage, measure_leakage
 from .learner_fit import LearnerFitResult, fit_learner
 from .mismatch import MismatchSample, fit_pelgrom, sample_mismatch
 from .schema import BlockFit, Calibration, LearnerFit, MismatchFit, Provenance
@@ -138,7 +140,7 @@ def calibrate(
     plan = plan_for(quick, temp_c)
     run = CalibrationRun(calibration=None)  # type: ignore[arg-type]
     mismatch_steps = 2 * len(plan.mismatch_sizes_m) if family == "sky130" else 0
-    steps = [0, 2 * len(plan.temps_c) + 2 + 2 + mismatch_steps + 3]  # done, total (… learner blocks, cell noise, leakage)
+    steps = [0, 2 * len(plan.temps_c) + 2 + 2 + mismatch_steps + 4]  # done, total (… learner blocks, cell noise, cell lam_offset(T), leakage)
 
     def step(what: str) -> None:
         steps[0] += 1
@@ -229,10 +231,15 @@ def calibrate(
 
     # -- leakage of the learner cell's storage node over temperature (calibration.leakage) ----------
     command = command or f"logdomain calibrate --tech {technology}{f' --corner {corner}' if family == 'sky130' else ''} --temp-c {temp_c:g}{' --quick' if quick else ''}"
+    # the model's input: the working cell's lam_offset at each temperature of a grid and its law
+    cell_lam = measure_cell_leakage(tech, learner, temps_c=cell_temps(quick, temp_c), temp_cal_c=temp_c, quick=quick, sim=sim,
+                                simulator=simulator)  # fmt: skip
+    step("working cell's lam_offset over temperature")
+    # for reference (not the model's input): the inputs-off retention bench's leakage
     run.leakage = leakage = measure_leakage(tech, learner.params, temps_c=leakage_temps(quick, temp_c), temp_cal_c=temp_c,
                                             corner=corner if family == "sky130" else "nominal", command=command,
-                                            simulator=simulator)  # fmt: skip
-    step("storage-node leakage over temperature")
+                                            simulator=simulator, cell=cell_lam)  # fmt: skip
+    step("storage-node leakage over temperature (inputs-off retention bench)")
 
     hashes = {
         "nmos_iv": _hash(blocks.nmos_iv(tech).text(sim)),
@@ -294,7 +301,7 @@ LEARNER_NOT_MODELLED = (
     "not modelled: noise beyond blocks.noise_rel (the cell's charging-current noise at the unit drive is in the loop, "
     "per hold; its dependence on drive and I_w, and the noise of the bias and signal sources, are not); junction leakage "
     "at the storage nodes enters through the fitted lam_offset at this temperature, shifted at other temperatures by "
-    "the leakage section's Arrhenius fit (LearnerModel.at_temperature; per half, no mismatch of the leakage); mismatch of cascode and feedback devices "
+    "the working cell's lam_offset(T) law of leakage.cell (LearnerModel.at_temperature; per half, no mismatch of the leakage); mismatch of cascode and feedback devices "
     "(second order, not sampled). term_gain includes x_copy_gain (the update path's copy of X, which the "
     "model has no factor for). Measured, not in the model's equations: drive_lag_holds (the cells' pMOS "
     "mirror delays the drive; lag_fit_* are the cell gains fitted with that lag), cm_gain_ratio and "

@@ -253,6 +253,13 @@ class Calibration:
         if leak is not None and leak.arrhenius is not None and leak.arrhenius.t_ref_c != leak.temp_cal_c:
             raise CalibrationError(f"leakage.arrhenius.t_ref_c must equal leakage.temp_cal_c ({leak.temp_cal_c:g}), "
                                    f"got {leak.arrhenius.t_ref_c:g}")  # fmt: skip
+        law = leak.cell.law if leak is not None and leak.cell is not None else None
+        if law is not None and law.t_ref_c != leak.temp_cal_c:
+            raise CalibrationError(f"leakage.cell.law.t_ref_c must equal leakage.temp_cal_c ({leak.temp_cal_c:g}), "
+                                   f"got {law.t_ref_c:g}")  # fmt: skip
+        if law is not None and self.learner is not None and law.lam_offset_cal != self.learner.nominal["lam_offset"]:
+            raise CalibrationError(f"leakage.cell.law.lam_offset_cal must equal learner.nominal.lam_offset "
+                                   f"({self.learner.nominal['lam_offset']:g}), got {law.lam_offset_cal:g}")  # fmt: skip
 
     def to_dict(self) -> dict[str, Any]:
         return {

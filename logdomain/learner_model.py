@@ -229,8 +229,8 @@ class LearnerModel:
 
     def at_temperature(self, temp_c: float) -> "LearnerModel":
         """The model at an operating temperature ``temp_c`` (°C): each half's λ offset becomes
-        λ_o(T) = λ_o(T_cal) − [I_leak(T) − I_leak(T_cal)]/I_A(T) (:mod:`logdomain.leakage_shift`, which
-        derives it), and ``temp_c`` = T (the mismatch's gain spread σ_VT/(n·U_T) follows U_T).
+        λ_o(T) = λ_o(T_cal) − [I_j(T) − I_j(T_cal)]/I_A(T), the law fitted to the working cell's λ_o(T)
+        (:mod:`logdomain.leakage_shift`, which derives it), and ``temp_c`` = T (the mismatch's gain spread σ_VT/(n·U_T) follows U_T).
 
         At the calibration's temperature it returns this model unchanged. Raises ValueError outside the
         leakage fit's measured range, and for any other temperature when the model has no leakage

@@ -24,7 +24,7 @@ A_VT = {"n": 4.1e-9, "p": 5.7e-9}
 CM_GAIN_RATIO, CM_SET_RATIO = 1.7, 0.93  # the common-mode loop as its bench measured it
 SLOPE = {"n": 1.41, "p": 1.29}
 NOISE_REL = 0.0042  # the cell's measured noise per update (blocks.noise_rel)
-#: the leakage section's Arrhenius fit (calibration.leakage), distinct values
+#: the leakage section's law of the working cell's λ_o(T) (calibration.leakage, ``leakage.cell.law``), distinct values
 LEAK_FIT = dict(i_ref_a=5.5e-14, e_a_ev=0.81, temp_min_c=-10.0, temp_max_c=70.0)
 
 
@@ -37,7 +37,7 @@ def _calibration() -> Calibration:
     for pol in ("n", "p"):
         data["devices"][pol]["n"] = SLOPE[pol]
     data["blocks"]["noise_rel"] = NOISE_REL
-    data["leakage"]["arrhenius"].update(LEAK_FIT)
+    data["leakage"]["cell"]["law"].update(LEAK_FIT, lam_offset_cal=NOMINAL["lam_offset"])
     return Calibration.from_dict(data)
 
 
@@ -79,7 +79,7 @@ def test_every_fitted_gain_reaches_the_model(model, key):
 
 
 def test_leakage_reaches_the_model(model):
-    """The temperature shift's data: the Arrhenius fit and the design's C, κ, τ (logdomain.leakage_shift)."""
+    """The temperature shift's data: the working cell's λ_o(T) law and the design's C, κ, τ (logdomain.leakage_shift)."""
     from netlists.spice_learner_circuit import LearnerParams
 
     cal = _calibration()
@@ -89,7 +89,7 @@ def test_leakage_reaches_the_model(model):
     for key, value in LEAK_FIT.items():
         assert getattr(s, key) == pytest.approx(value, rel=1e-12), key
     assert (s.c_f, s.kappa, s.tau_s) == pytest.approx((p.c_f, p.kappa, p.tau_circuit_s), rel=1e-12)
-    assert s.not_held == tuple((q.temp_c, q.reason) for q in cal.leakage.not_held)
+    assert s.not_held == tuple((q.temp_c, q.reason) for q in cal.leakage.cell.not_valid)
 
 
 def test_mismatch_and_slope_factor_per_polarity(model):

@@ -1,8 +1,8 @@
 """``--temp-c`` of ``train --model analog`` and ``compare``: the behavioural model at an operating temperature.
 
-The model's λ offset follows the storage node's leakage (:meth:`logdomain.learner_model.LearnerModel.
-at_temperature`, derived in :mod:`logdomain.leakage_shift`); the default is the calibration's
-temperature. A temperature outside the calibration's measured leakage range, or one whose leakage
+The model's λ offset follows the law fitted to the working cell's λ_o(T) (:meth:`logdomain.learner_model.
+LearnerModel.at_temperature`, derived in :mod:`logdomain.leakage_shift`); the default is the calibration's
+temperature. A temperature outside the range over which the calibration fitted that law, or one whose leakage
 pushes the λ offset outside the model's range, is bad input (exit 2, naming ``--temp-c``).
 """
 
@@ -31,9 +31,9 @@ def _temp(text: str) -> float:
 
 def add_temperature_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--temp-c", type=_temp, default=None, metavar="X",
-                        help="operating temperature of the analog learner, °C: its λ offset follows the storage node's "
-                             "leakage fitted in the calibration (within the leakage's measured range; default: the "
-                             "calibration's temperature)")  # fmt: skip
+                        help="operating temperature of the analog learner, °C: its λ offset follows the law fitted to "
+                             "the working cell's λ offset over temperature in the calibration (within that fit's valid "
+                             "range; default: the calibration's temperature)")  # fmt: skip
 
 
 def model_at_temperature(model, temp_c: float | None) -> tuple[Any, dict[str, Any]]:
@@ -51,13 +51,12 @@ def model_at_temperature(model, temp_c: float | None) -> tuple[Any, dict[str, An
         text = str(exc)
         raise UsageError("--temp-c" + text[len("temp_c"):] if text.startswith("temp_c") else f"--temp-c: {text}") from None
     if shift is None:
-        note = ("none: the calibration has no leakage section, so the λ offset is the one fitted at its temperature "
-                "and the model runs there only")  # fmt: skip
+        note = ("none: the calibration has no law of the working cell's λ offset over temperature (leakage.cell.law), "
+                "so the λ offset is the one fitted at its temperature and the model runs there only")  # fmt: skip
     else:
-        note = (f"λ_o(T) = λ_o(T_cal) − [I_leak(T) − I_leak(T_cal)]/I_A(T), I_leak Arrhenius (E_a {shift.e_a_ev:.3g} eV, "
-                f"measured {shift.temp_min_c:g}…{shift.temp_max_c:g} °C; logdomain.leakage_shift). Caveat: the leakage is "
-                "the retention bench's (inputs off), which overstates a working cell's: the cell benches' fitted λ_o "
-                "moves several times less when warm (README, 'Leakage, retention and cost')")  # fmt: skip
+        note = (f"λ_o(T) = λ_o(T_cal) − [I_j(T) − I_j(T_cal)]/I_A(T), I_j Arrhenius (I_ref {shift.i_ref_a:.3g} A, "
+                f"E_a {shift.e_a_ev:.3g} eV) fitted to the working cell's λ_o fitted by the learner's cell benches over "
+                f"{shift.temp_min_c:g}…{shift.temp_max_c:g} °C (logdomain.leakage_shift); validation: {shift.validation}")  # fmt: skip
     info = {"temp_c": t, "temp_cal_c": t_cal, "lam_offset": at.nominal["lam_offset"],
             "lam_offset_cal": model.nominal["lam_offset"],
             "i_leak_a": shift.i_leak_a(t) if shift is not None else None,
