@@ -1,23 +1,29 @@
-"""The storage node's leakage against temperature: measured, fitted, and kept in the calibration file.
+"""The learner cell's leakage against temperature: measured, fitted, and kept in the calibration file.
 
-:func:`measure_leakage` holds one half-weight cell of the calibrated learner (its ``learner.design``)
-with its inputs off at each temperature of a grid (:func:`netlists.retention.measure_retention`) and
-records the net current into the storage node, ``i_leak_a`` (A, positive into V_C), and the cells'
-I_A(T) = C·U_T(T)/(κ·τ) (A) the circuit sets at that temperature. A temperature at which no V_C
-holds the weight (or the bench fails) is recorded with its reason, not dropped.
+**The model's input** — ``leakage.cell`` (:class:`CellLeakage`, :func:`measure_cell_leakage`): λ_o fitted
+by the learner's own cell benches (:func:`calibration.learner_fit.fit_cell_lam_offset`, the cell part of
+``fit_learner``) at each temperature of a grid (:data:`CELL_TEMPS_C`), a point not valid when the cell fit
+breaks down (held-out stream rms ≥ :data:`CELL_VALID_RMS` I_u, or |λ_o| ≥ 1), and the law
+(:class:`CellLamLaw`, :func:`fit_cell_law`) over the run of valid temperatures around T_cal::
 
-Fit (:class:`ArrheniusFit`), over the held temperatures where the leakage flows into V_C::
+    λ_o(T) = λ_o(T_cal) − [I_j(T) − I_j(T_cal)]/I_A(T),  I_j(T) = I_ref·exp(−(E_a/k)·(1/T − 1/T_cal))
 
-    I_leak(T) = I_ref·exp(−(E_a/k)·(1/T − 1/T_cal))        (T in K, I in A, E_a in eV)
+(T in K, I in A, E_a in eV, I_A(T) = C·U_T(T)/(κ_cal·τ)), least squares in λ with λ_o(T_cal) held; its
+residuals, its leave-one-out predictions and its valid range are stored with it.
 
-least squares on ln I_leak (:func:`netlists.retention.fit_arrhenius`); ``rms_ln_residual`` is the rms
-of ln I_meas − ln I_fit over the fitted points. The model's temperature range
-[``temp_min_c``, ``temp_max_c``] is the run of consecutive grid temperatures around T_cal at which the
-weight was held; ``max_lam_error`` = max |I_meas − I_fit|/I_A(T) over every held temperature in it
-(the fit's error as a λ, dimensionless; it covers the points left out of the fit, e.g. a net leakage
-out of V_C when cold, which an Arrhenius law cannot follow).
+**For reference, not the model's input** — the rest of the section: :func:`measure_leakage` holds one
+half-weight cell of the calibrated learner (its ``learner.design``) with its inputs off at each
+temperature of a grid (:func:`netlists.retention.measure_retention`) and records the net current into the
+storage node, ``i_leak_a`` (A, positive into V_C), and I_A(T) (A). A temperature at which no V_C holds the
+weight (or the bench fails) is recorded with its reason. Fit (:class:`ArrheniusFit`), over the held
+temperatures where the leakage flows into V_C: I_leak(T) = I_ref·exp(−(E_a/k)·(1/T − 1/T_cal)), least
+squares on ln I_leak (:func:`netlists.retention.fit_arrhenius`); ``rms_ln_residual`` is the rms of
+ln I_meas − ln I_fit over the fitted points; [``temp_min_c``, ``temp_max_c``] the run of consecutive grid
+temperatures around T_cal at which the weight was held; ``max_lam_error`` = max |I_meas − I_fit|/I_A(T)
+there. This bench's current (inputs off: the loop's off-state channels, junctions at other voltages)
+overstates a working cell's ~8× when warm and has the wrong sign when cold (README).
 
-How the behavioural model uses it: :meth:`logdomain.learner_model.LearnerModel.at_temperature`.
+How the behavioural model uses ``cell.law``: :meth:`logdomain.learner_model.LearnerModel.at_temperature`.
 """
 
 from __future__ import annotations
@@ -271,7 +277,8 @@ class CellLamLaw(_Validated):
     calibration temperature's value held exactly. ``residuals``: λ_fitted − λ_law at each of ``temps_c``;
     ``rms_lam_residual``/``max_lam_residual`` over the points other than T_ref; ``holdout``: each
     point other than T_ref predicted by the law fitted without it; [``temp_min_c``, ``temp_max_c``]:
-    the range the model accepts.
+    the range the model accepts. ``lam_offset_cal`` records the λ_o(T_cal) the fit held; the model takes
+    λ_o(T_cal) from ``learner.nominal`` (the same number in a file ``logdomain calibrate`` wrote).
     """
 
     i_ref_a: float

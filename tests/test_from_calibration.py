@@ -37,7 +37,7 @@ def _calibration() -> Calibration:
     for pol in ("n", "p"):
         data["devices"][pol]["n"] = SLOPE[pol]
     data["blocks"]["noise_rel"] = NOISE_REL
-    data["leakage"]["cell"]["law"].update(LEAK_FIT, lam_offset_cal=NOMINAL["lam_offset"])
+    data["leakage"]["cell"]["law"].update(LEAK_FIT)  # the model's λ_o(T_cal) is learner.nominal's (pinned below)
     return Calibration.from_dict(data)
 
 

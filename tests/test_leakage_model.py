@@ -234,7 +234,6 @@ def _mutations():
     yield "unknown", lambda d: d["leakage"].update(extra=1), "unknown field"
     yield "points not list", lambda d: d["leakage"].update(points={}), "LeakageFit.points must be a list"
     yield "cell t_ref", lambda d: d["leakage"]["cell"]["law"].update(t_ref_c=d["leakage"]["cell"]["law"]["t_ref_c"] + 1), "t_ref_c"
-    yield "cell lam_cal", lambda d: d["leakage"]["cell"]["law"].update(lam_offset_cal=0.5), "lam_offset_cal"
     yield "cell point missing", lambda d: d["leakage"]["cell"]["points"].pop(0), "cover temps_c"
     yield "cell residuals", lambda d: d["leakage"]["cell"]["law"]["residuals"].pop(), "residuals"
     yield "cell nan e_a", lambda d: d["leakage"]["cell"]["law"].update(e_a_ev=float("nan")), "CellLamLaw.e_a_ev must be finite"
