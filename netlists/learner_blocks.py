@@ -32,18 +32,27 @@ def size(p: "LearnerParams", group: str) -> dict[str, float]:
     return {"w_m": getattr(p, f"w_{group}_m"), "l_m": getattr(p, f"l_{group}_m")}
 
 
-def add_pstack(nb: NetlistBuilder, name: str, top: str, bottom: str, sz: dict[str, float]) -> None:
+def add_pstack(nb: NetlistBuilder, name: str, top: str, bottom: str, sz: dict[str, float], *, lower_bulk: str = "vdd") -> None:
     """pMOS stack from vdd: ``name`` (diode ``top``) over ``name2`` (diode ``bottom``); the current
-    drawn out of ``bottom`` flows through both."""
+    drawn out of ``bottom`` flows through both. ``lower_bulk``: ``"vdd"`` (shared n-well) or
+    ``"source"`` (``name2`` in its own n-well tied to its source ``top``: no body effect, so the
+    stack's drop is 2·V_SG instead of V_SG + V_SG(V_SB ≈ V_SG) — the headroom the cold corners need)."""
     nb.mos(name, "p", top, top, "vdd", "vdd", **sz)
-    nb.mos(f"{name}2", "p", bottom, bottom, top, "vdd", **sz)
+    nb.mos(f"{name}2", "p", bottom, bottom, top, _bulk(lower_bulk, top), **sz)
 
 
-def add_pcopy(nb: NetlistBuilder, name: str, top: str, bottom: str, out: str, sz: dict[str, float]) -> None:
-    """Cascoded pMOS copy of a :func:`add_pstack` (gates ``top``/``bottom``) sourcing into ``out``."""
+def add_pcopy(nb: NetlistBuilder, name: str, top: str, bottom: str, out: str, sz: dict[str, float], *, lower_bulk: str = "vdd") -> None:
+    """Cascoded pMOS copy of a :func:`add_pstack` (gates ``top``/``bottom``) sourcing into ``out``
+    (``lower_bulk`` as there, for the cascode ``name2``)."""
     mid = f"{name}c"
     nb.mos(name, "p", mid, top, "vdd", "vdd", **sz)
-    nb.mos(f"{name}2", "p", out, bottom, mid, "vdd", **sz)
+    nb.mos(f"{name}2", "p", out, bottom, mid, _bulk(lower_bulk, mid), **sz)
+
+
+def _bulk(lower_bulk: str, source: str) -> str:
+    if lower_bulk not in ("vdd", "source"):
+        raise ValueError(f"lower_bulk must be 'vdd' or 'source', got {lower_bulk!r}")
+    return "vdd" if lower_bulk == "vdd" else source
 
 
 def add_nstack(nb: NetlistBuilder, name: str, top: str, bottom: str, sz: dict[str, float]) -> None:
@@ -142,7 +151,9 @@ def add_error_path(nb: NetlistBuilder, p: "LearnerParams") -> None:
     """E = E_a − E_b by KCL and its class-AB split into e⁺, e⁻ (gates gep, gen of the cells' copies).
 
     * pMOS stacks ``mda`` (da/na) and ``mdb`` (db/nb) supply E_a = Y⁺ + Q into na and E_b = Y⁻ + P
-      into nb (the target products qy± and the prediction products are sinks there);
+      into nb (the target products qy± and the prediction products are sinks there); with
+      ``p.error_stack_bulk == "source"`` the stacks' and copies' lower devices sit in their own n-well
+      (no body effect: na and nb sit ~0.1 V higher, which the products' m3 need at −20 °C);
     * a cascoded pMOS copy of E_a (``mca``) sources into the split node ``en``; E_b is copied
       (``mcb``) into the nMOS stack ``mnb`` (mb/mb1) whose cascoded copy ``mkb`` sinks it from ``en``;
     * class-AB pair at ``en``: ``mabp`` (pMOS, source en, gate vbp) carries e⁺ out of en and
@@ -162,10 +173,11 @@ def add_error_path(nb: NetlistBuilder, p: "LearnerParams") -> None:
       dependence is a seventh of its nMOS one, so they need no cascode; the nMOS copy does).
     """
     pe, en_ = size(p, "e"), size(p, "en")
+    bulk = p.error_stack_bulk
     for half in ("a", "b"):
-        add_pstack(nb, f"md{half}", f"d{half}", f"n{half}", pe)
-    add_pcopy(nb, "mca", "da", "na", "en", pe)
-    add_pcopy(nb, "mcb", "db", "nb", "mb", pe)
+        add_pstack(nb, f"md{half}", f"d{half}", f"n{half}", pe, lower_bulk=bulk)
+    add_pcopy(nb, "mca", "da", "na", "en", pe, lower_bulk=bulk)
+    add_pcopy(nb, "mcb", "db", "nb", "mb", pe, lower_bulk=bulk)
     add_nstack(nb, "mnb", "mb", "mb1", en_)
     add_ncopy(nb, "mkb", "mb", "mb1", "en", en_)
     nb.mos("mabp", "p", "hp", "vbp", "en", "vdd", **size(p, "abp"))

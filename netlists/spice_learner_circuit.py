@@ -166,6 +166,13 @@ class LearnerParams(Params):
     v_en_v : the class-AB replica's source node enr, V (the split node en sits there at E = 0).
     points_per_hold : output points per sample (also bounds the time step).
     settle_holds : holds with x = 0, y = 0 before the stream (start-up of the loops).
+    error_stack_bulk : ``"vdd"`` (default): the error path's pMOS stacks and the cells' pMOS mirror
+        cascodes share the n-well at V_DD; ``"source"``: their lower devices sit in their own n-well
+        tied to the source (no body effect; see :func:`netlists.learner_blocks.add_error_path` and
+        ``cascode_bulk`` of :class:`netlists.weight_cell.WeightCellParams`) — the wide-temperature design.
+    lam_trim : added to λ_c in every cell's I_λ = (λ_c + λ_trim)·I_A (dimensionless; default 0): a
+        trim against the storage nodes' leakage, which acts on each half as a negative decay λ_o(T)
+        (the wide-temperature design sets it from the temperature, :mod:`netlists.learner_designs`).
     save : ``"read"`` (default): the transient stores only the currents the run reads (W±, the
         error path's mda/mdb, the target products) and every device terminal gets a zero-current
         probe, read at halts for the region checks; ``"all"``: ngspice's default (every node,
@@ -237,8 +244,11 @@ class LearnerParams(Params):
     vdd_v: float = 1.8
     points_per_hold: int = 2
     settle_holds: int = 4
+    error_stack_bulk: str = "vdd"
+    lam_trim: float = 0.0
     save: str = "read"
-    _choices: ClassVar[dict[str, tuple[str, ...]]] = {"chop": ("on", "off"), "start": ("op", "uic"), "save": ("read", "all")}
+    _choices: ClassVar[dict[str, tuple[str, ...]]] = {"chop": ("on", "off"), "start": ("op", "uic"), "save": ("read", "all"),
+                                                      "error_stack_bulk": ("vdd", "source")}
     #: fields that decide how a run is recorded, not the circuit (left out of a calibration's design)
     RUN_SETTINGS: ClassVar[tuple[str, ...]] = ("save",)
     #: departures from the field defaults per technology name (see :meth:`for_technology`)
@@ -277,6 +287,7 @@ class LearnerParams(Params):
         "vdd_v": Bound(0.5, 3.3, "V"),
         "points_per_hold": Bound(1, 1000, "", integer=True),
         "settle_holds": Bound(0, 100, "", integer=True),
+        "lam_trim": Bound(0.0, 10.0, ""),
     }
 
     def __post_init__(self) -> None:
@@ -326,8 +337,8 @@ class LearnerParams(Params):
 
     @property
     def i_lambda_a(self) -> float:
-        """I_λ = λ_c·I_A, A (no floor: the value in the netlist is this value)."""
-        return self.lam_circuit * self.i_a_a
+        """I_λ = (λ_c + λ_trim)·I_A, A (no floor: the value in the netlist is this value)."""
+        return (self.lam_circuit + self.lam_trim) * self.i_a_a
 
     @property
     def y_scale(self) -> float:
@@ -341,7 +352,7 @@ class LearnerParams(Params):
             l_p_m=self.l_p_m, w_out_m=self.w_out_m, l_out_m=self.l_out_m, w_fb_m=self.w_fb_m,
             l_fb_m=self.l_fb_m, v_ref_v=self.v_ref_v, v_out_v=self.v_out_v, vdd_v=self.vdd_v,
             v_fb1_v=self.v_fb1_v, v_fb2_v=self.v_fb2_v, i_s2_bias_a=self.i_s2_bias_a, w_lt_m=self.w_lt_m,
-            l_lt_m=self.l_lt_m, w_cas_m=self.w_cas_m, l_cas_m=self.l_cas_m,
+            l_lt_m=self.l_lt_m, w_cas_m=self.w_cas_m, l_cas_m=self.l_cas_m, cascode_bulk=self.error_stack_bulk,
         )  # fmt: skip
 
     def weights_from_currents(self, w_plus_a: np.ndarray, w_minus_a: np.ndarray) -> np.ndarray:

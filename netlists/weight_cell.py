@@ -158,6 +158,9 @@ class WeightCellParams(Params):
     t_step_s, t_back_s, t_stop_s : I_x steps up at t_step, back at t_back; run ends at t_stop, s.
     t_rise_s : rise and fall time of the steps, s.
     points : number of output time points (``.tran`` step = t_stop/points; also the max step).
+    cascode_bulk : ``"vdd"`` (default): the pMOS mirror's cascode devices mpb, mpd share the n-well at
+        V_DD; ``"source"``: each in its own n-well tied to its source (no body effect: pb sits
+        ~0.1 V higher, the drain voltage the loop's m5 need at −20 °C on slow corners).
     """
 
     c_f: float = 50e-12
@@ -194,6 +197,8 @@ class WeightCellParams(Params):
     t_stop_s: float = 160e-3
     t_rise_s: float = 10e-6
     points: int = 1600
+    cascode_bulk: str = "vdd"
+    _choices: ClassVar[dict[str, tuple[str, ...]]] = {"cascode_bulk": ("vdd", "source")}
     _bounds: ClassVar[dict[str, Bound]] = {
         "c_f": Bound(1e-15, 1e-6, "F"),
         "i_a_a": _I,
@@ -353,9 +358,10 @@ def add_weight_cell(
         else:
             nb.mos(f"{prefix}m5{tag}", "n", pb, ix, s2, "0", **xd)
     nb.mos(f"{prefix}mpa", "p", pa, pa, "vdd", "vdd", **pm)
-    nb.mos(f"{prefix}mpb", "p", pb, pb, pa, "vdd", **pm)
+    own_well = p.cascode_bulk == "source"
+    nb.mos(f"{prefix}mpb", "p", pb, pb, pa, pa if own_well else "vdd", **pm)
     nb.mos(f"{prefix}mpc", "p", pc, pa, "vdd", "vdd", **pm)
-    nb.mos(f"{prefix}mpd", "p", charge, pb, pc, "vdd", **pm)
+    nb.mos(f"{prefix}mpd", "p", charge, pb, pc, pc if own_well else "vdd", **pm)
     for k, (ie, ix) in enumerate(sink_terms):
         tag = f"z{k if len(sink_terms) > 1 else ''}"
         s2 = f"{prefix}s2{tag}"

@@ -302,7 +302,7 @@ for option, value in [("--set", "w_m=2u"), ("--set", "nosuchparam=1"), ("--set",
     case("mode options", f"simulate learner {option} {value}", ("simulate", "learner", option, value))
 for block in ("nmos", "multiplier"):
     for option, value in [("--dim", "2"), ("--samples", "10"), ("--seed", "1"), ("--eta", "0.1"), ("--lam", "0.01"),
-                          ("--t-hold-s", "0.01")]:  # fmt: skip
+                          ("--t-hold-s", "0.01"), ("--design", "wide-temperature"), ("--vdd-v", "1.7")]:  # fmt: skip
         case("mode options", f"simulate {block} {option}", ("simulate", block, option, value))
 for argv in [("simulate", "nmos", "--tech", "ekv", "--corner", "ss"), ("netlist", "nmos", "--tech", "bsim", "--corner", "ff"),
              ("calibrate", "--tech", "ekv", "--corner", "tt", "--out", "{w}/c.json"),
@@ -325,6 +325,8 @@ for argv in [
     ("simulate", "learner", "--samples", "0"), ("simulate", "learner", "--samples", "1e9"),
     ("simulate", "learner", "--eta", "0"), ("simulate", "learner", "--eta", "2"), ("simulate", "learner", "--lam", "-1"),
     ("simulate", "learner", "--t-hold-s", "0"), ("simulate", "learner", "--seed", "-1"),
+    ("simulate", "learner", "--vdd-v", "1.1"), ("simulate", "learner", "--vdd-v", "inf"), ("simulate", "learner", "--design", "x"),
+    ("simulate", "retention", "--vdd-v", "1.7"),
     ("simulate", "nmos", "--timeout", "0"), ("simulate", "nmos", "--timeout", "abc"), ("simulate", "nmos", "--timeout", "nan"),
     ("simulate", "nmos", "--point-timeout", "1e9"), ("doctor", "--timeout", "-5"), ("doctor", "--point-timeout", "inf"),
     ("train", "--test-fraction", "1"), ("train", "--test-fraction", "-0.1"), ("train", "--test-fraction", "nan"),

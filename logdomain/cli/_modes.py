@@ -17,7 +17,7 @@ from ..errors import UsageError
 
 __all__ = ["APPLIES", "explicit_options", "check_applicable"]
 
-_SIMULATE_LEARNER = ("dim", "samples", "seed", "eta", "lam", "t_hold_s", "mismatch", "dies", "workers", "algorithm")
+_SIMULATE_LEARNER = ("dim", "samples", "seed", "eta", "lam", "t_hold_s", "mismatch", "dies", "workers", "algorithm", "vdd_v")
 _DATA = ("data", "target", "task", "intercept", "test_fraction", "shuffle", "no_scale")
 
 #: command → (the mode's dest, {option dest: modes it applies to})
@@ -25,6 +25,7 @@ APPLIES: dict[str, tuple[str, dict[str, frozenset[str]]]] = {
     "simulate": ("block", {
         "set": frozenset({"nmos", "pmos", "multiplier"}),
         **{name: frozenset({"learner"}) for name in _SIMULATE_LEARNER},
+        "design": frozenset({"learner", "retention", "noise"}),
     }),
     "train": ("model", {
         **{name: frozenset({"analog"}) for name in ("calibration", "bits", "dies", "substeps", "temp_c")},

@@ -70,9 +70,27 @@ def add_learner_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--eta", type=_real("--eta", 0.0, 1.0, open_low=True), default=DEFAULT_ETA, help=f"learning rate η = T_s/τ (default {DEFAULT_ETA:g})")
     parser.add_argument("--lam", type=_real("--lam", 0.0, 10.0), default=DEFAULT_LAM, help=f"weight decay λ (default {DEFAULT_LAM:g})")
     parser.add_argument("--t-hold-s", type=_real("--t-hold-s", 1e-6, 10.0), default=DEFAULT_T_HOLD_S, help=f"hold time T_s in s (default {DEFAULT_T_HOLD_S:g})")
+    parser.add_argument("--design", choices=["default", "wide-temperature"], default="default",
+                        help="default: the design calibrated at 27 °C; wide-temperature: the error path's stacks without "
+                             "body effect (the drain voltage the products need at −20 °C; netlists.learner_designs)")
+    parser.add_argument("--vdd-v", type=_real("--vdd-v", 1.2, 1.98), default=None,
+                        help="supply voltage in V, 1.2..1.98 (the 1.8 V devices' rating +10 %%; default 1.8)")
     parser.add_argument("--algorithm", choices=["sgd", "tiki-taka"], default="sgd",
                         help="sgd (default): one pair per weight; tiki-taka: an A and a C pair per weight with the transfer "
                              "path, compared with its behavioural twin (nominal die only)")
+
+
+def _design(args: argparse.Namespace, tech, temp_c: float):
+    """The learner design of ``--design`` at ``temp_c`` (°C), with ``--vdd-v`` and the technology's family."""
+    from netlists.learner_designs import learner_design
+
+    overrides = {} if getattr(args, "vdd_v", None) is None else {"vdd_v": args.vdd_v}
+    return learner_design(getattr(args, "design", "default"), tech.learner_family, temp_c,
+                          t_hold_s=getattr(args, "t_hold_s", 20e-3), **overrides)
+
+
+def _design_keys(design) -> dict[str, Any]:
+    return {"design": design.name, "t_hold_s": design.t_hold_s, "vdd_v": design.params.vdd_v}
 
 
 def _plot(result, path: str, save) -> None:
@@ -113,6 +131,8 @@ def simulate_learner(args: argparse.Namespace, sim=None) -> dict[str, Any]:
         sim = SimParams(temp_c=args.temp_c, reltol=1e-4, timeout_s=1800.0)
     mismatch = bool(getattr(args, "mismatch", False))
     if getattr(args, "algorithm", "sgd") == "tiki-taka":
+        if getattr(args, "design", "default") != "default" or getattr(args, "vdd_v", None) is not None:
+            raise UsageError("--design and --vdd-v apply to --algorithm sgd only (the Tiki-Taka circuit has one design at 1.8 V)")
         from .learner_tiki_taka import simulate_tiki_taka
 
         return simulate_tiki_taka(args, sim)
@@ -125,8 +145,9 @@ def simulate_learner(args: argparse.Namespace, sim=None) -> dict[str, Any]:
     tech = technology_from_args(args)
     check_learner_technology(tech)
     task = learner_task(args.dim, args.samples, seed=args.seed)
-    t_hold = getattr(args, "t_hold_s", 20e-3)
-    common = dict(eta=args.eta, lam=args.lam, t_hold_s=t_hold, samples=args.samples, sim=sim, simulator=get_simulator())
+    design = _design(args, tech, sim.temp_c)
+    common = dict(eta=args.eta, lam=args.lam, t_hold_s=design.t_hold_s, samples=args.samples, sim=sim, simulator=get_simulator(),
+                  params=design.params)
     if not mismatch:
         print(f"logdomain: simulating the {args.dim}-input learner over {args.samples} samples on {tech.label} ...", file=sys.stderr)
         result = compare_spice_learner(tech, task, **common)
@@ -135,7 +156,7 @@ def simulate_learner(args: argparse.Namespace, sim=None) -> dict[str, Any]:
 
             _plot(result, args.plot, _save_figure)
         out = result.as_dict()
-        out.update(block="learner", seed=args.seed)
+        out.update(block="learner", seed=args.seed, **_design_keys(design))
         return out
     from ..compare import die_stats
 
@@ -159,6 +180,7 @@ def simulate_learner(args: argparse.Namespace, sim=None) -> dict[str, Any]:
         "weights": [d["weights"] for d in dies], "nmse_vs_ideal": stats["median"],
         "median": stats["median"], "p90": stats["p90"], "max": float(max(d["nmse_vs_ideal"] for d in dies)),
         "regions_ok": all(d["regions_ok"] for d in dies), "wrong_signs": any(d["wrong_signs"] for d in dies),
+        **_design_keys(design),
         **cost, "area_per_weight_um2": first["area_per_weight_um2"], "cost": first["cost"],
         "dies": [{k: d[k] for k in ("seed", "nmse_vs_ideal", "weights", "state_weights", "wrong_signs", "regions_ok",
                                     "region_violations", "common_mode_end_a", "test_mse", "power_w",

@@ -69,13 +69,16 @@ def simulate_retention(args: argparse.Namespace, sim) -> dict[str, Any]:
 
     tech = get_technology(args.tech, corner=args.corner)
     simulator = get_simulator()
+    params, design_keys = _design_params(args, tech, sim.temp_c)
     print(f"logdomain: holding one half-weight on {tech.label} at {sim.temp_c:g} °C ...", file=sys.stderr)
-    out: dict[str, Any] = {"block": "retention", **measure_retention(tech, bits=BITS, sim=sim, simulator=simulator).as_dict()}
+    out: dict[str, Any] = {"block": "retention", **design_keys,
+                           **measure_retention(tech, params=params, bits=BITS, sim=sim, simulator=simulator).as_dict()}
     if getattr(args, "plot", None):
         rows = []
         for temp in SWEEP_TEMPS_C:
             try:
-                rows.append(measure_retention(tech, bits=BITS, sim=replace(sim, temp_c=temp), simulator=simulator).as_dict())
+                rows.append(measure_retention(tech, params=_design_params(args, tech, temp)[0], bits=BITS,
+                                              sim=replace(sim, temp_c=temp), simulator=simulator).as_dict())
             except SimulationError as exc:
                 rows.append({"temp_c": temp, "error": str(exc).splitlines()[0]})
         out["sweep"] = rows
@@ -102,5 +105,18 @@ def simulate_noise(args: argparse.Namespace, sim) -> dict[str, Any]:
         from ..errors import UsageError
 
         raise UsageError("--plot does not apply to simulate noise (it returns band totals, no spectrum)")
+    params, design_keys = _design_params(args, tech, sim.temp_c)
     print(f"logdomain: noise of the weight cell on {tech.label} at {sim.temp_c:g} °C ...", file=sys.stderr)
-    return {"block": "noise", **measure_cell_noise(tech, sim=sim, simulator=get_simulator()).as_dict()}
+    return {"block": "noise", **design_keys, **measure_cell_noise(tech, params=params, sim=sim, simulator=get_simulator()).as_dict()}
+
+
+def _design_params(args: argparse.Namespace, tech, temp_c: float):
+    """The learner design of ``--design`` (and ``--t-hold-s``, ``--vdd-v``) at ``temp_c`` (°C): its
+    parameters, with the hold time it runs at, and the JSON keys that name it."""
+    from dataclasses import replace
+
+    from .learner import _design, _design_keys
+
+    design = _design(args, tech, temp_c)
+    eta = getattr(args, "eta", design.params.eta)
+    return replace(design.params, t_hold_s=design.t_hold_s, eta=eta), _design_keys(design)
