@@ -13,7 +13,7 @@ Prints one JSON object per run on stdout (``kind``, ``corner``, ``temp_c``, ``vd
 own keys), then a Markdown table on stderr; ``--out F.json`` keeps every row.
 
 Usage: ``python benchmarks/study_temperature.py [--design wide-temperature] [--corners tt ss …]
-[--temps -20 27 85] [--supply-points tt:27 …] [--workers 2] [--out F.json]``
+[--temps -20 27 85] [--supply-points tt:27 …] [--no-learner] [--no-cheap] [--workers 2] [--out F.json]``
 """
 
 from __future__ import annotations
@@ -109,10 +109,11 @@ def main() -> None:
     ap.add_argument("--temps", nargs="*", type=float, default=[-20.0, 27.0, 85.0])
     ap.add_argument("--supply-points", nargs="*", default=["tt:27"], help="corner:temp points for the ±10 %% supply runs")
     ap.add_argument("--no-cheap", action="store_true", help="skip the retention and noise runs")
+    ap.add_argument("--no-learner", action="store_true", help="skip the learner runs (retention and noise only)")
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--out", default=None)
     a = ap.parse_args()
-    jobs = [("learner", c, t, None) for t in a.temps for c in a.corners]
+    jobs = [] if a.no_learner else [("learner", c, t, None) for t in a.temps for c in a.corners]
     for point in a.supply_points:
         corner, temp = point.split(":")
         jobs += [("learner", corner, float(temp), v) for v in (1.62, 1.98)]
