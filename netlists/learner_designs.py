@@ -19,7 +19,7 @@ n·U_T·ln 8); the e⁺ nMOS stack and its copy (``hn``) 4/1 µm instead of 1/4 
 n·U_T·ln 16), and the class-AB replica's source node sits at 0.76 V instead of 0.7 V — together they
 give the pair's pMOS ``mabp`` its V_SD (3 U_T at −20 °C on tt, 2.2 U_T on ss before). Everything
 else is the default. Not fixed (measured): on ff at 27 °C the e⁺ stack's lower diode has 3.7 U_T at
-the stream's first instant (2/2 µm fixes it at sf 27 °C, dim 2, not measured across the table); on
+the stream's first instant (4/1 µm lowers its V_GS more than ff leaves room for); on
 sf at 27 °C the prediction products' m4 have 3.4–3.5 U_T at every checked instant, as in the default
 design (a 60 pA source-node bias, which should lift them, made the transient stall: > 5 min for
 what runs in 6 s).
@@ -29,12 +29,13 @@ Tried and not adopted (measured on sky130 tt, dim 4 × 400 samples unless said, 
 * a bias schedule — every bias current ×k and the hold time /k, so that a fixed leakage shrinks
   k-fold against the signals (η, τ/T_s and the energy per update unchanged): with k = 10 at 27 °C
   (dim 2 × 40, η 0.5) the cells' m4 lose their drain voltage (V_DS −0.4…0.3 U_T) and the transient
-  runs 35× slower; 85 °C runs at k = 10 and 30 did not finish in 20 min;
+  runs 35× slower; 85 °C runs at k = 10 and 30 had not finished after 15 min;
 * a single pMOS diode instead of the stack (na, nb at V_DD − V_SG): the target products' drains sit
   0.6 V above their unit diode's and the target path's DIBL lifts every weight by 13 %
   (nmse_vs_ideal 1.8 % at 27 °C, 1.4 % at −20 °C);
-* a trim of the cells' I_λ against the leakage's negative decay (``lam_trim``) at 85 °C: 0 → weights
-  12× the ideal, 0.4 → 0.5×, and in both runs the x diodes at the 10 pA floor (V_DS = V_GS = 2.6 U_T)
+* a trim of the cells' I_λ against the leakage's negative decay (``lam_trim``) at 85 °C (first
+  version of this design, without the cell cascode and e⁺ stack changes): 0 → weights 12× the
+  ideal, 0.4 → 0.5×, and in both runs the x diodes at the 10 pA floor (V_DS = V_GS = 2.6 U_T)
   and the cells' m4 (V_DS ≈ 0) are out of saturation: at 85 °C the design still fails (README).
 """
 
