@@ -121,14 +121,9 @@ class LeakageFit(_Validated):
         super().__post_init__()
         owner = "LeakageFit"
         object.__setattr__(self, "temps_c", _temps(owner, "temps_c", self.temps_c, minimum=1))
-        points = [p if isinstance(p, LeakagePoint) else LeakagePoint.from_dict(p, f"{owner}.points[{k}]")
-                  for k, p in enumerate(_list(owner, "points", self.points))]  # fmt: skip
-        not_held = [p if isinstance(p, NotHeldPoint) else NotHeldPoint.from_dict(p, f"{owner}.not_held[{k}]")
-                    for k, p in enumerate(_list(owner, "not_held", self.not_held))]  # fmt: skip
-        measured = sorted([p.temp_c for p in points] + [p.temp_c for p in not_held])
-        if measured != sorted(self.temps_c):
-            raise CalibrationError(f"{owner}: points and not_held must cover temps_c exactly once each, got "
-                                   f"{measured} for {sorted(self.temps_c)}")  # fmt: skip
+        points = _records(owner, "points", self.points, LeakagePoint)
+        not_held = _records(owner, "not_held", self.not_held, NotHeldPoint)
+        _check_cover(owner, self.temps_c, points, not_held, "not_held")
         fit = self.arrhenius
         if fit is not None and not isinstance(fit, ArrheniusFit):
             fit = ArrheniusFit.from_dict(fit, f"{owner}.arrhenius")
@@ -148,6 +143,19 @@ def _list(owner: str, name: str, value: Any) -> list:
     if not isinstance(value, list):
         raise CalibrationError(f"{owner}.{name} must be a list, got {type(value).__name__}")
     return value
+
+
+def _records(owner: str, name: str, value: Any, cls: type) -> list:
+    """The list ``owner.name`` with every entry a ``cls`` (dicts read by ``cls.from_dict``)."""
+    return [v if isinstance(v, cls) else cls.from_dict(v, f"{owner}.{name}[{k}]") for k, v in enumerate(_list(owner, name, value))]
+
+
+def _check_cover(owner: str, temps_c: list[float], points: list, others: list, others_name: str) -> None:
+    """``points`` and ``others`` (records with ``temp_c``) must hold each of ``temps_c`` exactly once between them."""
+    measured = sorted([p.temp_c for p in points] + [p.temp_c for p in others])
+    if measured != sorted(temps_c):
+        raise CalibrationError(f"{owner}: points and {others_name} must cover temps_c exactly once each, got "
+                               f"{measured} for {sorted(temps_c)}")  # fmt: skip
 
 
 def _temps(owner: str, name: str, value: Any, *, minimum: int) -> list[float]:
@@ -300,8 +308,7 @@ class CellLamLaw(_Validated):
         res = [_check_number(owner, f"residuals[{k}]", r, (-1.0, 1.0)) for k, r in enumerate(_list(owner, "residuals", self.residuals))]
         if len(res) != len(self.temps_c):
             raise CalibrationError(f"{owner}.residuals must have one entry per temps_c ({len(self.temps_c)}), got {len(res)}")
-        hold = [h if isinstance(h, HoldOut) else HoldOut.from_dict(h, f"{owner}.holdout[{k}]")
-                for k, h in enumerate(_list(owner, "holdout", self.holdout))]  # fmt: skip
+        hold = _records(owner, "holdout", self.holdout, HoldOut)
         object.__setattr__(self, "residuals", res)
         object.__setattr__(self, "holdout", hold)
         if not self.temp_min_c <= self.t_ref_c <= self.temp_max_c:
@@ -334,14 +341,9 @@ class CellLeakage(_Validated):
         super().__post_init__()
         owner = "CellLeakage"
         object.__setattr__(self, "temps_c", _temps(owner, "temps_c", self.temps_c, minimum=1))
-        points = [p if isinstance(p, CellLamPoint) else CellLamPoint.from_dict(p, f"{owner}.points[{k}]")
-                  for k, p in enumerate(_list(owner, "points", self.points))]  # fmt: skip
-        bad = [p if isinstance(p, NotHeldPoint) else NotHeldPoint.from_dict(p, f"{owner}.not_valid[{k}]")
-               for k, p in enumerate(_list(owner, "not_valid", self.not_valid))]  # fmt: skip
-        measured = sorted([p.temp_c for p in points] + [p.temp_c for p in bad])
-        if measured != sorted(self.temps_c):
-            raise CalibrationError(f"{owner}: points and not_valid must cover temps_c exactly once each, got "
-                                   f"{measured} for {sorted(self.temps_c)}")  # fmt: skip
+        points = _records(owner, "points", self.points, CellLamPoint)
+        bad = _records(owner, "not_valid", self.not_valid, NotHeldPoint)
+        _check_cover(owner, self.temps_c, points, bad, "not_valid")
         law = self.law
         if law is not None and not isinstance(law, CellLamLaw):
             law = CellLamLaw.from_dict(law, f"{owner}.law")

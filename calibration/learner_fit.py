@@ -236,19 +236,8 @@ def fit_learner(tech: Technology, *, quick: bool = False, sim: SimParams | None 
     params : the learner's :class:`~netlists.spice_learner_circuit.LearnerParams` (default: its
         ``for_technology`` defaults); κ is measured on the output device as the learner's runner does.
     """
-    sim = sim or SimParams()
-    simulator = simulator or get_simulator()
-    plan = plan_learner_fit(quick)
-    clock = time.perf_counter()
-    st = setup_benches(tech, sim, simulator, params)
-    out = LearnerFitResult(params=st.params)
-    for name, step in (("forward", lambda: _fit_forward(tech, st, plan, sim, simulator, out)),
-                       ("common_mode", lambda: _fit_common_mode(tech, st, sim, simulator, out)),
-                       ("cell", lambda: _fit_cell(tech, st, plan, sim, simulator, out)),
-                       ("error_path", lambda: _fit_error_path(tech, st, plan, out.data["v_ie"], sim, simulator, out))):  # fmt: skip
-        step()
-        out.runtimes_s[name] = time.perf_counter() - clock
-        clock = time.perf_counter()
+    out = _run_benches(tech, ("forward", "common_mode", "cell", "error_path"), quick=quick, sim=sim, simulator=simulator,
+                       params=params)  # fmt: skip
     out.nominal = {k: float(out.nominal[k]) for k in NOMINAL_KEYS}
     return out
 
@@ -260,13 +249,29 @@ def fit_cell_lam_offset(tech: Technology, *, quick: bool = False, sim: SimParams
     the output device), no forward, common-mode or error-path benches. ``nominal`` holds only the
     cell's gains; ``term_gain`` is the cell's own (no x_copy_gain folded in). Used by
     :mod:`calibration.leakage` for λ_o(T)."""
+    # x_copy_gain is not measured here: term_gain stays the cell's own
+    return _run_benches(tech, ("cell",), quick=quick, sim=sim, simulator=simulator, params=params,
+                        diagnostics={"x_copy_gain": 1.0})  # fmt: skip
+
+
+def _run_benches(tech: Technology, names: tuple[str, ...], *, quick: bool, sim: SimParams | None,
+                 simulator: Simulator | None, params, diagnostics: dict[str, float] | None = None) -> LearnerFitResult:  # fmt: skip
+    """Set the benches up and run the fits ``names`` in order (``forward``, ``common_mode``, ``cell``,
+    ``error_path``; the error path needs the cell's ``v_ie``), timing each (the first includes the
+    set-up, s); ``diagnostics`` seeds the result's diagnostics before the first fit."""
     sim = sim or SimParams()
     simulator = simulator or get_simulator()
     plan = plan_learner_fit(quick)
     clock = time.perf_counter()
     st = setup_benches(tech, sim, simulator, params)
     out = LearnerFitResult(params=st.params)
-    out.diagnostics["x_copy_gain"] = 1.0  # not measured here: term_gain stays the cell's own
-    _fit_cell(tech, st, plan, sim, simulator, out)
-    out.runtimes_s["cell"] = time.perf_counter() - clock
+    out.diagnostics.update(diagnostics or {})
+    steps = {"forward": lambda: _fit_forward(tech, st, plan, sim, simulator, out),
+             "common_mode": lambda: _fit_common_mode(tech, st, sim, simulator, out),
+             "cell": lambda: _fit_cell(tech, st, plan, sim, simulator, out),
+             "error_path": lambda: _fit_error_path(tech, st, plan, out.data["v_ie"], sim, simulator, out)}  # fmt: skip
+    for name in names:
+        steps[name]()
+        out.runtimes_s[name] = time.perf_counter() - clock
+        clock = time.perf_counter()
     return out
