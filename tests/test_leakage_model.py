@@ -300,8 +300,26 @@ def test_cli_temp_c_out_of_range_exits_2(cal, tmp_path):
             assert re.search(message, proc.stderr), (value, proc.stderr)
 
 
-@pytest.mark.parametrize("args", [("train", "--model", "ideal"), ("train", "--model", "continuous"),
-                                  ("compare", "--against", "spice")])  # fmt: skip
+def test_cli_compare_against_spice_runs_both_at_the_temperature(cal):
+    """--temp-c with --against spice: the model's λ_o follows the law and the SPICE learner runs at T
+    (its weights move against the calibration's temperature); outside the law: exit 2 before any run."""
+    t = max(_inside(cal))
+    base = ("compare", "--against", "spice", "--tech", "sky130", "--dim", "2", "--samples", "20", "--eta", "0.05", "--json")
+    runs = {temp: _cli(*base, *(("--temp-c", f"{temp:g}") if temp != cal.provenance.temp_c else ()))
+            for temp in (cal.provenance.temp_c, t)}  # fmt: skip
+    for temp, proc in runs.items():
+        assert proc.returncode == 0, proc.stderr
+    out = {temp: json.loads(proc.stdout) for temp, proc in runs.items()}
+    warm = out[t]["temperature"]
+    assert warm["temp_c"] == pytest.approx(t) and warm["lam_offset"] == pytest.approx(_expected_lam(cal, t), rel=REL)
+    w_cal, w_warm = (np.asarray(out[temp]["weights"]["spice"]) for temp in (cal.provenance.temp_c, t))
+    assert not np.allclose(w_cal, w_warm, rtol=1e-3, atol=0), "the SPICE learner did not see the temperature"
+    value, message = _bad_temps(cal)[0]
+    proc = _cli(*base, "--temp-c", value)
+    assert proc.returncode == 2 and re.search(message, proc.stderr), proc.stderr
+
+
+@pytest.mark.parametrize("args", [("train", "--model", "ideal"), ("train", "--model", "continuous")])
 def test_cli_temp_c_does_not_apply(args):
     proc = _cli(*args, "--temp-c", "27")
     assert proc.returncode == 2 and "--temp-c does not apply" in proc.stderr

@@ -32,7 +32,7 @@ APPLIES: dict[str, tuple[str, dict[str, frozenset[str]]]] = {
         **{name: frozenset({"spice"}) for name in ("tech", "corner", "point_timeout", "model_file", "nmos", "pmos")},
     }),
     "compare": ("against", {
-        **{name: frozenset({"ideal"}) for name in (*_DATA, "bits", "substeps", "epochs", "out", "quick", "temp_c")},
+        **{name: frozenset({"ideal"}) for name in (*_DATA, "bits", "substeps", "epochs", "out", "quick")},
         **{name: frozenset({"spice"}) for name in ("tech", "corner", "dim", "samples", "point_timeout", "mismatch",
                                                    "workers", "model_file", "nmos", "pmos")},
     }),

@@ -33,7 +33,8 @@ def add_temperature_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--temp-c", type=_temp, default=None, metavar="X",
                         help="operating temperature of the analog learner, °C: its λ offset follows the law fitted to "
                              "the working cell's λ offset over temperature in the calibration (within that fit's valid "
-                             "range; default: the calibration's temperature)")  # fmt: skip
+                             "range; default: the calibration's temperature); with compare --against spice the SPICE learner runs "
+                             "at that temperature too")  # fmt: skip
 
 
 def model_at_temperature(model, temp_c: float | None) -> tuple[Any, dict[str, Any]]:

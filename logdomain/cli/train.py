@@ -387,7 +387,6 @@ def _compare_spice(args: argparse.Namespace) -> dict[str, Any]:
 
     from ..errors import UsageError
     from ..fidelity import compare_against_spice
-    from ..learner_model import LearnerModel
     from ..spice_learner import learner_task
 
     dies = args.dies if "dies" in getattr(args, "given", ()) else None
@@ -410,12 +409,10 @@ def _compare_spice(args: argparse.Namespace) -> dict[str, Any]:
         raise UsageError(f"{chosen}: the calibration is for {where}, this is {tech.identity}; calibrate that learner "
                          f"first (logdomain calibrate {again} --out F.json) and pass --calibration F.json")  # fmt: skip
     check_learner_technology(tech)
-    try:
-        model = LearnerModel.from_calibration(cal)
-    except ValueError as exc:
-        raise UsageError(f"--calibration: {exc}") from None
+    # --temp-c: the SPICE learner runs at that temperature, the model follows its λ_o(T) law (exit 2 outside it)
+    model, temperature = model_at_temperature(_analog_model(cal), args.temp_c)
     params = LearnerParams(**cal.learner.design).replace(dim=args.dim)
-    sim = SimParams(reltol=1e-4, timeout_s=args.point_timeout, temp_c=prov.temp_c)
+    sim = SimParams(reltol=1e-4, timeout_s=args.point_timeout, temp_c=temperature["temp_c"])
     mm = get_technology("sky130", corner=corner, mismatch=True) if args.mismatch else None
     task = learner_task(args.dim, args.samples, seed=args.seed)
     print(f"logdomain compare: SPICE learner ({tech.label}, dim {args.dim}, {args.samples} samples"
@@ -425,6 +422,7 @@ def _compare_spice(args: argparse.Namespace) -> dict[str, Any]:
                                        dies=dies or 0, seed=args.seed, mismatch_tech=mm, sim=sim, simulator=simulator,
                                        workers=args.workers)  # fmt: skip
     out = result.as_dict()
+    out["temperature"] = temperature
     out["calibration"] = {"technology": prov.technology, "corner": prov.corner, "created": prov.created,
                           "eta_design": getattr(cal.learner, "eta_design", None)}
     return out
