@@ -54,7 +54,7 @@ __all__ = ["DESIGNS", "WIDE_TEMPERATURE_CHANGES", "LearnerDesign", "learner_desi
 DESIGNS = ("default", "wide-temperature")
 #: the wide-temperature design's departures from the default sizes and rails
 WIDE_TEMPERATURE_CHANGES: dict[str, float | str] = {"error_stack_bulk": "source", "w_e_m": 40e-6, "l_e_m": 4e-6, "v_en_v": 0.82,
-                                                     "w_hn_m": 2e-6, "l_hn_m": 4e-6, "v_ref_v": 0.07, "v_fb1_v": 0.12,
+                                                     "w_hn_m": 2e-6, "v_ref_v": 0.07, "v_fb1_v": 0.12,
                                                      "v_fb2_v": 0.09, "v_out_v": 0.32}
 
 

@@ -19,7 +19,7 @@ def test_default_design_is_the_field_defaults_at_every_temperature():
         assert d.params == LearnerParams.for_technology("sky130", temp_c=temp)
 
 
-def test_wide_temperature_changes_only_the_error_path_headroom():
+def test_wide_temperature_changes_only_what_it_lists():
     base = LearnerParams.for_technology("sky130", temp_c=-20.0)
     d = learner_design("wide-temperature", "sky130", -20.0, t_hold_s=20e-3)
     changed = {f.name for f in dataclasses.fields(base) if getattr(base, f.name) != getattr(d.params, f.name)}
