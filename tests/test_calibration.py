@@ -163,6 +163,11 @@ def _differences(fresh, shipped, where: str = "") -> list[str]:
             return [f"{where}: length {len(fresh)} != {len(shipped)}"]
         return [d for i, (a, b) in enumerate(zip(fresh, shipped)) for d in _differences(a, b, f"{where}[{i}]")]
     if isinstance(shipped, float) and isinstance(fresh, float):
+        if where.endswith("rel_error"):
+            # a relative error is a ratio minus 1: its last digits are the ratio's, so compare it to REGEN_REL_TOL
+            # absolutely (tau_rel_error −0.00390991403 vs −0.00390991664 on two machines: the fitted τ agreed to 7e-9)
+            ok = abs(fresh - shipped) <= REGEN_REL_TOL
+            return [] if ok else [f"{where}: {fresh!r} != {shipped!r} (abs. tol. {REGEN_REL_TOL:g}, a ratio − 1)"]
         ok = math.isclose(fresh, shipped, rel_tol=REGEN_REL_TOL, abs_tol=0.0)
         return [] if ok else [f"{where}: {fresh!r} != {shipped!r} (rel. tol. {REGEN_REL_TOL:g})"]
     same = type(fresh) is type(shipped) and fresh == shipped
@@ -178,6 +183,11 @@ def test_regeneration_comparison_is_tolerant_only_for_floats():
     assert _differences({**base, "b": [2, "x", True]}, base)  # integers exactly
     assert _differences({**base, "b": [1.0, "x", True]}, base)  # an int turned float is a change
     assert _differences({**base, "c": {"d": 2.5e-7, "e": 1}}, base)  # keys exactly
+    # relative errors (ratio − 1) to REGEN_REL_TOL absolutely; any other small float stays relative
+    err = {"tau_rel_error": -0.0039099216446926155, "i_a": 2.5e-7}
+    assert _differences({**err, "tau_rel_error": -0.0039099140332764515}, err) == []
+    assert _differences({**err, "tau_rel_error": -0.0039199}, err)  # 1e-5 of the ratio: a change
+    assert _differences({**err, "i_a": 2.5e-7 + 7.6e-9}, err)  # 3 % of a current is a change
 
 
 def test_shipped_calibration_regenerates(tmp_path):
