@@ -1,10 +1,12 @@
 """Probe the wide-temperature learner with a bias schedule and other overrides at one corner and temperature
 (prints one JSON object; issue 14, the 85 °C end).
 
-The schedule: every bias current of the design (I_u, the x/y floor, f_e, f₂, W₀, S₀ and the two source-node
-biases) × ``--k`` and the hold time T_s and transition time / ``--k``. η, τ/T_s and the energy per update stay
-as they are; I_A = C·U_T/(κ·τ) grows k-fold, so a fixed junction leakage at the storage node shrinks k-fold
-against it. ``--set field=value`` overrides any :class:`netlists.spice_learner_circuit.LearnerParams` field
+The schedule is the design's own (:func:`netlists.learner_designs.learner_design` at T_s = 20 ms/``--k``): the
+bias currents of ``BIAS_SCHEDULE`` (I_u, the x/y floor, f_e, f₂, W₀, S₀) × k and the transition time / k, the
+source-node biases unchanged. η, τ/T_s and the energy per update stay as they are; I_A = C·U_T/(κ·τ) grows
+k-fold, so a fixed junction leakage at the storage node shrinks k-fold against it. (Before the design carried
+the schedule, this probe also scaled the source-node biases; at k = 20 that made the loops oscillate.)
+``--set field=value`` overrides any :class:`netlists.spice_learner_circuit.LearnerParams` field
 afterwards (SI units). The row carries the learner's nmse_vs_ideal against the exact ideal flow, its region
 check (and the devices that fail it, per checked instant) and the wall time.
 
@@ -29,8 +31,6 @@ from netlists.params import SimParams  # noqa: E402
 from netlists.runner import get_simulator  # noqa: E402
 from netlists.technologies import get_technology  # noqa: E402
 
-#: the design's bias currents the schedule scales (A)
-SCALED = ("i_u_a", "i_floor_a", "i_err_floor_a", "i_err_min_a", "i_w0_a", "i_cm_a", "i_s2_bias_a", "i_q_bias_a")
 T_HOLD_S = 20e-3
 
 
@@ -53,10 +53,8 @@ def main() -> None:
     ap.add_argument("--set", type=_override, action="append", default=[], metavar="FIELD=VALUE")
     ap.add_argument("--timeout-s", type=float, default=1800.0)
     args = ap.parse_args()
-    design = learner_design("wide-temperature", "sky130", args.temp_c, t_hold_s=T_HOLD_S)
-    p = design.params
-    changes = {f: getattr(p, f) * args.k for f in SCALED} | {"t_rise_s": p.t_rise_s / args.k} | dict(args.set)
-    p = dataclasses.replace(p, **changes)
+    design = learner_design("wide-temperature", "sky130", args.temp_c, t_hold_s=T_HOLD_S / args.k)
+    p = dataclasses.replace(design.params, **dict(args.set))
     sim = SimParams(temp_c=args.temp_c, reltol=1e-4, timeout_s=args.timeout_s)
     task = learner_task(args.dim, args.samples, seed=args.seed)
     t0 = time.perf_counter()

@@ -3,8 +3,9 @@ retention, noise and energy per update, each cell from the CLI command named bes
 
 Runs (through the installed CLI, so every figure is what a user's command prints):
 
-* ``logdomain simulate learner --tech sky130 --corner C --temp-c T --design D --dim 4 --json``
-  (400 samples, t/τ = 20) for C in tt/ss/ff/sf/fs and T in −20/27/85 °C;
+* ``logdomain simulate learner --tech sky130 --corner C --temp-c T --design D --t-hold-s H --dim 4 --json``
+  (400 samples, t/τ = 20; H = 20 ms for ``default``, 1 ms for ``wide-temperature``, the hold time its bias
+  currents are set for) for C in tt/ss/ff/sf/fs and T in −20/27/85 °C;
 * ``logdomain simulate retention … --design D --json`` and ``logdomain simulate noise … --design D --json``
   at the same points (cheap);
 * ``--vdd-v 1.62`` and ``--vdd-v 1.98`` (±10 %) on the learner at ``--supply-points`` (default tt 27 °C).
@@ -36,8 +37,12 @@ RETENTION_KEYS = ("i_leak_a", "retention_s", "lam_offset", "i_a_a", "i_w_a")
 NOISE_KEYS = ("noise_rel", "sigma_i_a", "i_drive_a")
 
 
+T_HOLD_S = {"default": 20e-3, "wide-temperature": 1e-3}
+
+
 def command(kind: str, corner: str, temp_c: float, design: str, vdd_v: float | None = None) -> list[str]:
-    args = ["simulate", kind, "--tech", "sky130", "--corner", corner, "--temp-c", f"{temp_c:g}", "--design", design, "--json"]
+    args = ["simulate", kind, "--tech", "sky130", "--corner", corner, "--temp-c", f"{temp_c:g}", "--design", design,
+            "--t-hold-s", f"{T_HOLD_S[design]:g}", "--json"]
     if kind == "learner":
         args += ["--dim", "4"]
     if vdd_v is not None:

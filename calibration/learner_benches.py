@@ -32,7 +32,7 @@ import numpy as np
 
 from netlists import Analysis, Netlist, NetlistBuilder, SimParams, Simulator
 from netlists.learner_blocks import (HALVES, add_common_mode, add_error_path, add_input_half, add_product, add_product_unit,
-                                     add_pstack, add_target_half, add_target_unit, size)  # fmt: skip
+                                     add_pstack, add_s0_stack, add_target_half, add_target_unit, size)  # fmt: skip
 from netlists.learner_run import output_device_curve, prepare_learner
 from netlists.spice_learner_circuit import LearnerParams
 from netlists.spice_learner_circuit import _pwl as learner_pwl  # the learner's own hold-by-hold stimulus writer
@@ -138,9 +138,7 @@ def common_mode_bench(tech: Technology, p: LearnerParams, v_c_v: dict[str, float
     ``.dc`` over ``sweep`` (a gate source, V). S = ``msp0`` + ``msn0``, Z = ``drain_current("mgz0")``."""
     nb = NetlistBuilder("learner_common_mode", tech)
     _rails(nb, p)
-    nb.mos("ms0", "p", "s0a", "s0a", "vdd", "vdd", **size(p, "zc"))
-    nb.mos("ms02", "p", "s0b", "s0b", "s0a", "vdd", **size(p, "zc"))
-    nb.isource("is0", "s0b", "0", p.i_cm_a)
+    add_s0_stack(nb, p)
     for a in HALVES:
         nb.vsource(f"vc0{a}hold", f"vc0{a}", "0", v_c_v[a])
     add_common_mode(nb, p, 0)

@@ -20,7 +20,7 @@ if TYPE_CHECKING:  # pragma: no cover
 
 __all__ = [
     "size", "add_pstack", "add_pcopy", "add_nstack", "add_ncopy", "add_input_half", "add_target_half", "add_product",
-    "add_error_path", "add_common_mode", "HALVES",
+    "add_error_path", "add_common_mode", "add_s0_stack", "HALVES",
 ]
 
 #: the two halves of a pseudo-differential signal
@@ -55,18 +55,21 @@ def _bulk(lower_bulk: str, source: str) -> str:
     return "vdd" if lower_bulk == "vdd" else source
 
 
-def add_nstack(nb: NetlistBuilder, name: str, top: str, bottom: str, sz: dict[str, float]) -> None:
-    """nMOS stack to ground: ``name2`` (diode ``top``) over ``name`` (diode ``bottom``, source 0);
-    the current fed into ``top`` flows through both."""
-    nb.mos(f"{name}2", "n", top, top, bottom, "0", **sz)
+def add_nstack(nb: NetlistBuilder, name: str, top: str, bottom: str, sz: dict[str, float],
+               upper: dict[str, float] | None = None) -> None:
+    """nMOS stack to ground: ``name2`` (diode ``top``, sized ``upper``, default ``sz``) over ``name``
+    (diode ``bottom``, source 0, sized ``sz``); the current fed into ``top`` flows through both."""
+    nb.mos(f"{name}2", "n", top, top, bottom, "0", **(upper or sz))
     nb.mos(name, "n", bottom, bottom, "0", "0", **sz)
 
 
-def add_ncopy(nb: NetlistBuilder, name: str, top: str, bottom: str, out: str, sz: dict[str, float]) -> None:
-    """Cascoded nMOS copy of a :func:`add_nstack` (gates ``top``/``bottom``) sinking from ``out``."""
+def add_ncopy(nb: NetlistBuilder, name: str, top: str, bottom: str, out: str, sz: dict[str, float],
+              upper: dict[str, float] | None = None) -> None:
+    """Cascoded nMOS copy of a :func:`add_nstack` (gates ``top``/``bottom``; the cascode ``name2`` sized
+    ``upper``, default ``sz``) sinking from ``out``."""
     mid = f"{name}c"
     nb.mos(name, "n", mid, bottom, "0", "0", **sz)
-    nb.mos(f"{name}2", "n", out, top, mid, "0", **sz)
+    nb.mos(f"{name}2", "n", out, top, mid, "0", **(upper or sz))
 
 
 def add_input_half(nb: NetlistBuilder, p: "LearnerParams", i: int, half: str, source) -> None:
@@ -186,13 +189,43 @@ def add_error_path(nb: NetlistBuilder, p: "LearnerParams") -> None:
     nb.mos("mrn", "n", "vbn", "vbn", "enr", "0", **size(p, "abn"))
     nb.mos("mrp", "p", "vbp", "vbp", "enr", "vdd", **size(p, "abp"))
     nb.isource("iabp", "vbp", "0", p.i_err_floor_a)
-    nb.vsource("ven", "enr", "0", p.v_en_v)
+    _en_reference(nb, p)
     nb.mos("mem", "p", "gen", "gen", "vdd", "vdd", **size(p, "ec"))
     nb.isource("iemin", "gen", "0", p.i_err_min_a)
     nb.isource("iepmin", "vdd", "hp", p.i_err_min_a)
-    add_nstack(nb, "mhp", "hp", "hp1", size(p, "hn"))
-    add_ncopy(nb, "mqp", "hp", "hp1", "gep", size(p, "hn"))
+    add_nstack(nb, "mhp", "hp", "hp1", size(p, "hn"), size(p, "hnu"))
+    add_ncopy(nb, "mqp", "hp", "hp1", "gep", size(p, "hn"), size(p, "hnu"))
     nb.mos("mep", "p", "gep", "gep", "vdd", "vdd", **size(p, "ec"))
+
+
+def add_s0_stack(nb: NetlistBuilder, p: "LearnerParams") -> None:
+    """The common-mode set point's pMOS stack ``ms0`` (s0a over s0b, lower bulk as the error path's)
+    carrying S₀ = ``p.i_cm_a`` from the ideal sink ``is0``; every weight's ``mso{i}`` copies it."""
+    add_pstack(nb, "ms0", "s0a", "s0b", size(p, "zc"), lower_bulk=p.error_stack_bulk)
+    nb.isource("is0", "s0b", "0", p.i_cm_a)
+
+
+def _en_reference(nb: NetlistBuilder, p: "LearnerParams") -> None:
+    """The replica's source node enr (where the split node en sits at E = 0): held at ``p.v_en_v`` by the
+    source ``ven`` (``en_bias="fixed"``), or (``"window"``) at the fraction ``p.en_window_fraction`` of the
+    pair's headroom window up from its lower end,
+    between replicas of its two ends at E = 0 — ``genr``, a pMOS diode ``mrem`` sized like mem, and ``hpr``,
+    the top of an nMOS stack ``mrhp`` sized like mhp, each carrying f_e + f₂ from an ideal bias source —
+    through a divider ``ren1`` (genr–enr) and ``ren2`` (enr–hpr) of 5 V/(f_e + f₂) in all (it takes 5 % of
+    the replicas' current across a 0.25 V window). The pair needs V_SD(mabp) = en − hp and V_DS(mabn) = gen − en ≥ 4 U_T;
+    on sky130 at −20 °C the window gen − hp is ~12 U_T and its middle moves by ~0.1 V between the fs and sf
+    corners (measured with 20× the default currents), more than a fixed v_en can serve."""
+    if p.en_bias == "fixed":
+        nb.vsource("ven", "enr", "0", p.v_en_v)
+        return
+    f = p.i_err_floor_a + p.i_err_min_a
+    nb.mos("mrem", "p", "genr", "genr", "vdd", "vdd", **size(p, "ec"))
+    nb.isource("irem", "genr", "0", f)
+    nb.isource("irhp", "vdd", "hpr", f)
+    add_nstack(nb, "mrhp", "hpr", "hpr1", size(p, "hn"), size(p, "hnu"))
+    r_total = 5.0 / f
+    nb.resistor("ren1", "genr", "enr", (1.0 - p.en_window_fraction) * r_total)
+    nb.resistor("ren2", "enr", "hpr", p.en_window_fraction * r_total)
 
 
 def add_common_mode(nb: NetlistBuilder, p: "LearnerParams", i: int) -> None:
@@ -203,14 +236,18 @@ def add_common_mode(nb: NetlistBuilder, p: "LearnerParams", i: int) -> None:
     ``ms0`` (s0a/s0b, carrying S₀ = ``i_cm_a``) sources S₀ into it, and the pMOS stack ``mz{i}``
     (za{i}/z{i}) supplies the rest, S − S₀. A cascoded copy ``mzc{i}`` of that stack, β times its
     size (``cm_gain``), feeds Z into the diode ``mgz{i}`` (gate ``gz{i}``, source ref, sized like the
-    x diodes): the x gate of both cells' sink terms, whose I_e is I_u.
+    x diodes): the x gate of both cells' sink terms, whose I_e is I_u. With ``p.error_stack_bulk ==
+    "source"`` the stacks' and copies' lower devices (and the S₀ stack's, :func:`add_s0_stack`) sit in
+    their own n-well, as the error path's: no body effect, so z keeps the drain voltage msp/msn need
+    at −20 °C (with the bias currents × 20, z fell to 0.1–0.16 V on ss/sf, measured).
     """
     out = size(p, "out")
     z, za = f"z{i}", f"za{i}"
+    bulk = p.error_stack_bulk
     nb.mos(f"msp{i}", "n", z, f"vc{i}p", "ref", "0", **out)
     nb.mos(f"msn{i}", "n", z, f"vc{i}n", "ref", "0", **out)
-    add_pcopy(nb, f"mso{i}", "s0a", "s0b", z, size(p, "zc"))
+    add_pcopy(nb, f"mso{i}", "s0a", "s0b", z, size(p, "zc"), lower_bulk=bulk)
     diode = {"w_m": p.w_zc_m / p.cm_gain, "l_m": p.l_zc_m}
-    add_pstack(nb, f"mz{i}", za, z, diode)
-    add_pcopy(nb, f"mzc{i}", za, z, f"gz{i}", size(p, "zc"))
+    add_pstack(nb, f"mz{i}", za, z, diode, lower_bulk=bulk)
+    add_pcopy(nb, f"mzc{i}", za, z, f"gz{i}", size(p, "zc"), lower_bulk=bulk)
     nb.mos(f"mgz{i}", "n", f"gz{i}", f"gz{i}", "ref", "0", **size(p, "x"))

@@ -11,42 +11,51 @@ It fails at both ends of −20…85 °C (measured, README "Leakage, retention an
   rivals the pA signals: it acts on each half as a *negative* weight decay and the weights grow
   10–15×.
 
-``wide-temperature`` holds −20 and 27 °C at every sky130 corner (README, "A design for −20…27 °C").
-It gives the devices their drain voltage back at −20 °C: the error path's lower stack devices, and
-the cells' pMOS mirror cascodes (mpb, mpd), sit in their own n-well tied to their source
-(``error_stack_bulk="source"``: no body effect, ~0.1 V more for na/nb and for pb); the error stacks are
-40/4 µm instead of 20/8 µm (same W·L, so the same Pelgrom mismatch; V_SG lower by n·U_T·ln 8). Three
-further changes hold 27 °C on the fast and skewed corners:
+``wide-temperature`` is meant to run at T_s = 1 ms (``--t-hold-s 1e-3``, :data:`WIDE_TEMPERATURE_T_HOLD_S`);
+the README table ("A design for −20…85 °C") has what it measures on every sky130 corner at −20, 27 and 85 °C.
+What it changes, and why:
 
-* the e⁺ nMOS stack and its copy (``hn``) 2/4 µm instead of 1/4 µm: its lower diode, whose V_DS is its
-  own V_GS at e⁺ + f₂ ≈ 4 pA, stays above 4 U_T on ff and sf (4/1 µm put it at 3.7 U_T on ff, 3/2 µm
-  at 3.6 U_T on sf, both at the stream's first instant);
-* the class-AB replica's source node ``v_en`` at 0.82 V instead of 0.7 V, so that the pair's pMOS
-  ``mabp`` keeps its V_SD above that taller stack at −20 °C (fs is the tightest corner);
-* the rails ref, fb1, fb2 and out 30 mV lower (0.07/0.12/0.09/0.32 V): every node of the cells moves
-  with them, but the prediction and target products' feedback devices have their source at ground, so
-  their m4 gain 30 mV of drain voltage (on sf at 27 °C they had 3.4–3.5 U_T at every checked instant).
+* **Bias currents ∝ 1/T_s** (:data:`BIAS_SCHEDULE`: I_u, the x/y floor, f_e, f₂, W₀, S₀ × k, the transition
+  time / k, k = 20 ms/T_s = 20 at 1 ms). η and τ/T_s and the energy per update stay; I_A = C·U_T/(κ·τ) with
+  τ = T_s/η grows k-fold, to ≈ 110 pA at 85 °C, against the storage node's 10–15 pA of junction leakage
+  (at T_s = 20 ms, I_A ≈ 5.5 pA: the leakage's negative decay outruns it, and the leakage at the loops' own
+  nodes — s2, the products' sources — starves their feedback devices, so m4 loses its drain voltage). The
+  source-node biases ``i_s2_bias_a``/``i_q_bias_a`` are *not* scaled: scaled with the rest, they made the
+  cells' term loops (k ≥ 5) and the products' loops (k ≈ 10) oscillate — a relaxation oscillation of s2 and
+  q…s within each hold, visible from the settling holds on (waveforms at 27 °C, tt; the reason the bias
+  schedule once "ran 35× slower" and left m4 out of saturation).
+* **Headroom at −20 °C for 20× the currents**: every V_GS grows by n·U_T·ln 20 ≈ 0.09 V, which the cold
+  corners do not have. The pMOS stacks and diodes carry the same currents at a higher W/L: the error stacks
+  180/0.9 µm (80× the default's W/L at about its W·L, so about its Pelgrom mismatch), the e± diodes and the cells' e±
+  copies 16/2 µm (4×, the same W·L), the common-mode stacks 9/1 µm (18×), the cells' pMOS mirror 16/2 µm
+  (8×, half the gate area); the stacks' and copies' lower devices — the error path's, the cells' mirror
+  cascodes mpb/mpd and (new) the common-mode S₀ and Z stacks — sit in their own n-well tied to their source
+  (``error_stack_bulk="source"``: no body effect; with the bias currents × 20 the Z stacks' node fell to
+  0.1–0.16 V on ss/sf at −20 °C, measured).
+* **The class-AB split node where the window is** (``en_bias="window"``): the pair needs V_SD(mabp) = en − hp
+  and V_DS(mabn) = gen − en ≥ 4 U_T; at −20 °C the window gen − hp is ~12 U_T and its middle moves by ~0.1 V
+  between fs and sf, so a fixed v_en failed one of them whatever its value (0.82…0.9 V tried). The replica's
+  node now sits at 0.4 of the window up from a replica of hp, from replicas of both ends
+  (:func:`netlists.learner_blocks.add_error_path`).
+* **The e⁺ nMOS stack's two devices sized apart** (``hn`` lower 1.5/2 µm, ``hnu`` upper 3/1.5 µm): its lower
+  diode's V_DS is its own V_GS at f₂ (80 pA) and must stay ≥ 4 U_T on ff and sf at 85 °C (3.2–3.9 U_T at
+  W/L 4…1.25, measured), while a narrow upper device would raise hp into the cold window.
+* **Rails**: ref, fb1 and out 30 mV below the default (0.07/0.12/0.32 V; the products' feedback devices have
+  their source at ground, so their m4 gain the 30 mV) and fb2 0.125 V, 5 mV above fb1: V_DS(m4) = V_GS(mf2) −
+  V_DS(mf2) with V_DS(mf2) = s2 − fb2, so a higher fb2 gives m4 the difference (with fb2 at 0.11 V the cells'
+  m4 sat at 3.8–4.0 U_T on sf at 85 °C).
 
-Everything else is the default. At 85 °C it fails on every corner (README): the junction leakage at
-the storage node outruns I_A, and the cells' and products' m4 lose their drain voltage.
+At T_s = 20 ms (k = 1) the same sizes are a different circuit, not checked over the table: at 85 °C its cells'
+m4 leave saturation (the test suite checks this).
 
-Tried and not adopted (measured on sky130 tt, dim 4 × 400 samples unless said, t/τ 20):
-
-* a bias schedule — every bias current ×k and the hold time /k, so that a fixed leakage shrinks
-  k-fold against the signals (η, τ/T_s and the energy per update unchanged): with k = 10 at 27 °C
-  (dim 2 × 40, η 0.5) the cells' m4 lose their drain voltage (V_DS −0.4…0.3 U_T) and the transient
-  runs 35× slower; 85 °C runs at k = 10 and 30 had not finished after 15 min;
-* a single pMOS diode instead of the stack (na, nb at V_DD − V_SG): the target products' drains sit
-  0.6 V above their unit diode's and the target path's DIBL lifts every weight by 13 %
-  (nmse_vs_ideal 1.8 % at 27 °C, 1.4 % at −20 °C);
-* a trim of the cells' I_λ against the leakage's negative decay (``lam_trim``) at 85 °C (first
-  version of this design, without the cell cascode and e⁺ stack changes): 0 → weights 12× the
-  ideal, 0.4 → 0.5×, and in both runs the x diodes at the 10 pA floor (V_DS = V_GS = 2.6 U_T)
-  and the cells' m4 (V_DS ≈ 0) are out of saturation: at 85 °C the design still fails (README);
-* the bias schedule at 85 °C with k = 20 and the source-node biases and the x/y floor raised on top
-  (``i_s2_bias_a`` 0.6 nA, ``i_q_bias_a`` 1 nA, ``i_floor_a`` 0.5 nA; an interim version of this design,
-  e⁺ stack 3/2 µm, v_en 0.76 V; dim 2 × 100 samples): the transient had not finished after 30 min
-  (``benchmarks/probe_bias_schedule.py``; the timeout stopped it).
+Tried and not adopted (sky130 tt unless said): a level-shifting source follower (ideal 200 pA sink) between
+each m4's drain and its feedback device's gate, at 85 °C — the loops settled into a state with the follower's
+output below ground and mf2 off (m4 at 0–0.3 U_T); a reverse substrate bias (nMOS bulk −0.3 V) at 85 °C and
+T_s = 20 ms — the leakage at s2 still starved the loops; a single pMOS diode instead of the error stacks (na,
+nb at V_DD − V_SG) — the target products' drains sit 0.6 V above their unit diode's and every weight comes out
+13 % high (nmse_vs_ideal 1.8 % at 27 °C); a trim of the cells' I_λ against the leakage (``lam_trim``) at 85 °C
+and T_s = 20 ms — 0 gives weights 12× the ideal, 0.4 gives 0.5×, with the x diodes and the cells' m4 out of
+saturation (``benchmarks/probe_bias_schedule.py`` probes other schedules and overrides).
 """
 
 from __future__ import annotations
@@ -58,14 +67,27 @@ from dataclasses import dataclass
 from .errors import ParameterError
 from .spice_learner_circuit import LearnerParams
 
-__all__ = ["DESIGNS", "WIDE_TEMPERATURE_CHANGES", "LearnerDesign", "learner_design"]
+__all__ = ["BIAS_SCHEDULE", "DESIGNS", "REFERENCE_T_HOLD_S", "WIDE_TEMPERATURE_CHANGES", "WIDE_TEMPERATURE_T_HOLD_S",
+           "LearnerDesign", "learner_design"]
 
 #: the designs :func:`learner_design` knows
 DESIGNS = ("default", "wide-temperature")
 #: the wide-temperature design's departures from the default sizes and rails
-WIDE_TEMPERATURE_CHANGES: dict[str, float | str] = {"error_stack_bulk": "source", "w_e_m": 40e-6, "l_e_m": 4e-6, "v_en_v": 0.82,
-                                                     "w_hn_m": 2e-6, "v_ref_v": 0.07, "v_fb1_v": 0.12,
-                                                     "v_fb2_v": 0.09, "v_out_v": 0.32}
+#: the hold time (s) the field defaults' bias currents are set for
+REFERENCE_T_HOLD_S = 20e-3
+#: the hold time (s) the wide-temperature design is meant to run at (``--t-hold-s 1e-3``): 20× the default's
+#: bias currents, I_A ≈ 92 pA at 27 °C, ≫ the storage node's 10–15 pA junction leakage at 85 °C
+WIDE_TEMPERATURE_T_HOLD_S = 1e-3
+#: the wide-temperature design's bias currents that scale as REFERENCE_T_HOLD_S/T_s (with I_A = C·U_T/(κ·τ),
+#: τ = T_s/η, every ratio to I_A stays the default's); the source-node biases i_s2_bias_a and i_q_bias_a
+#: do not (scaled with the rest, k = 5 made the cells' term loops oscillate, k = 10 the products' too)
+BIAS_SCHEDULE = ("i_u_a", "i_floor_a", "i_err_floor_a", "i_err_min_a", "i_w0_a", "i_cm_a")
+WIDE_TEMPERATURE_CHANGES: dict[str, float | str] = {
+    "error_stack_bulk": "source", "en_bias": "window", "en_window_fraction": 0.4,
+    "w_e_m": 180e-6, "l_e_m": 0.9e-6, "w_ec_m": 16e-6, "l_ec_m": 2e-6, "w_zc_m": 9e-6, "l_zc_m": 1e-6,
+    "w_p_m": 16e-6, "l_p_m": 2e-6, "w_hn_m": 1.5e-6, "l_hn_m": 2e-6, "w_hnu_m": 3e-6, "l_hnu_m": 1.5e-6,
+    "v_ref_v": 0.07, "v_fb1_v": 0.12, "v_fb2_v": 0.125, "v_out_v": 0.32,
+}
 
 
 @dataclass(frozen=True)
@@ -79,12 +101,27 @@ class LearnerDesign:
 
 def learner_design(name: str, tech_name: str, temp_c: float, *, t_hold_s: float, **overrides: object) -> LearnerDesign:
     """The learner ``name`` on technology ``tech_name`` at ``temp_c`` (°C) with hold time ``t_hold_s``
-    (s); ``overrides`` (fields of :class:`LearnerParams`, e.g. ``vdd_v``) are applied last."""
+    (s); ``overrides`` (fields of :class:`LearnerParams`, e.g. ``vdd_v``) are applied last.
+
+    ``wide-temperature`` sets its bias currents for ``t_hold_s``: those of :data:`BIAS_SCHEDULE` and the
+    transition time scale as k = :data:`REFERENCE_T_HOLD_S`/``t_hold_s`` (k = 1 at 20 ms, 20 at its own
+    :data:`WIDE_TEMPERATURE_T_HOLD_S`)."""
     if name not in DESIGNS:
         raise ParameterError(f"learner design must be one of {', '.join(DESIGNS)}, got {name!r}")
     if not math.isfinite(temp_c):
         raise ParameterError(f"temp_c must be finite, got {temp_c!r}")
+    if not (math.isfinite(t_hold_s) and 1e-6 <= t_hold_s <= 10.0):
+        raise ParameterError(f"t_hold_s must be in [1e-06, 10] s, got {t_hold_s!r}")
     base = LearnerParams.for_technology(tech_name, temp_c=temp_c)
-    changes: dict[str, object] = dict(WIDE_TEMPERATURE_CHANGES) if name == "wide-temperature" else {}
+    changes: dict[str, object] = {}
+    if name == "wide-temperature":
+        k = REFERENCE_T_HOLD_S / t_hold_s
+        k_lo = max(LearnerParams._bounds[f].lo / getattr(base, f) for f in BIAS_SCHEDULE)  # noqa: SLF001
+        k_hi = min(LearnerParams._bounds[f].hi / getattr(base, f) for f in BIAS_SCHEDULE)  # noqa: SLF001
+        if not k_lo * (1 + 1e-9) < k < k_hi * (1 - 1e-9):
+            raise ParameterError(f"the wide-temperature design's bias currents scale as {REFERENCE_T_HOLD_S:g} s/t_hold_s and stay "
+                                 f"in their bounds for t_hold_s strictly between {REFERENCE_T_HOLD_S / k_hi:.3g} and {REFERENCE_T_HOLD_S / k_lo:.3g} s, "
+                                 f"got {t_hold_s!r}")
+        changes = {f: getattr(base, f) * k for f in BIAS_SCHEDULE} | {"t_rise_s": base.t_rise_s / k} | WIDE_TEMPERATURE_CHANGES
     changes.update(overrides)
     return LearnerDesign(name, dataclasses.replace(base, **changes), t_hold_s)

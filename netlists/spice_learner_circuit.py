@@ -93,7 +93,7 @@ import numpy as np
 
 from .errors import ParameterError
 from .learner_blocks import (HALVES, add_common_mode, add_error_path, add_input_half, add_product, add_product_unit,
-                             add_target_half, add_target_unit, size)  # fmt: skip
+                             add_s0_stack, add_target_half, add_target_unit, size)  # fmt: skip
 from .netlist import Analysis, Netlist, NetlistBuilder
 from .params import Bound, Params
 from .technologies.base import Technology, thermal_voltage_v
@@ -112,7 +112,7 @@ _LB = Bound(1.5e-7, 1e-3, "m")
 #: largest number of inputs (weights) of a generated learner
 MAX_DIM = 8
 #: device groups with a ``w_<group>_m`` / ``l_<group>_m`` pair of fields
-SIZE_GROUPS = ("m", "x", "out", "p", "fb", "q", "xp", "yp", "qy", "e", "en", "ec", "hn", "abn", "abp", "zc", "lt", "cas")
+SIZE_GROUPS = ("m", "x", "out", "p", "fb", "q", "xp", "yp", "qy", "e", "en", "ec", "hn", "hnu", "abn", "abp", "zc", "lt", "cas")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -153,7 +153,8 @@ class LearnerParams(Params):
         yp: the targets' pMOS diodes and copies; qy: the target products' m3 and their unit-weight
         diode mwy (large: a gain error of the target path scales every weight);
         e: pMOS of E_a/E_b (stacks md*, copies mca/mcb); en: nMOS of E_b (mnb, mkb);
-        ec: pMOS e± diodes and the cells' e± copies; hn: nMOS e⁺ stack and copy;
+        ec: pMOS e± diodes and the cells' e± copies; hn: nMOS e⁺ stack and copy (their lower devices);
+        hnu: their upper devices (the stack's top diode, the copy's cascode);
         abn/abp: the class-AB pair and its replica; zc: common-mode pMOS (S₀ copy, Z copies;
         the Z stack is w_zc/β wide); lt/cas: tracking diodes and cascodes of the cells' m5.
     v_fb1_v, v_fb2_v : the cells' feedback rails, V.
@@ -163,7 +164,13 @@ class LearnerParams(Params):
         negative weight decay ∝ 1/I_A — weights +5 % at η = 0.05, +20 % with C = 12.5 pF.)
     i_q_bias_a : the same for the prediction and target products' source nodes, A.
     v_ref_v, v_out_v, vdd_v : reference, read-out drain and supply voltages, V.
-    v_en_v : the class-AB replica's source node enr, V (the split node en sits there at E = 0).
+    v_en_v : the class-AB replica's source node enr, V (the split node en sits there at E = 0), with
+        ``en_bias="fixed"``.
+    en_bias : ``"fixed"`` (default): enr held at ``v_en_v`` by a source; ``"window"``: at the middle of the
+        class-AB pair's headroom window, from replicas of its two ends (the wide-temperature design; see
+        :func:`netlists.learner_blocks.add_error_path`).
+    en_window_fraction : with ``en_bias="window"``, where enr sits in the window, as a fraction of it up from
+        the e⁺ stack's top hp (0.5: the middle).
     points_per_hold : output points per sample (also bounds the time step).
     settle_holds : holds with x = 0, y = 0 before the stream (start-up of the loops).
     error_stack_bulk : ``"vdd"`` (default): the error path's pMOS stacks and the cells' pMOS mirror
@@ -224,6 +231,8 @@ class LearnerParams(Params):
     l_ec_m: float = 8e-6
     w_hn_m: float = 1e-6
     l_hn_m: float = 4e-6
+    w_hnu_m: float = 1e-6
+    l_hnu_m: float = 4e-6
     w_abn_m: float = 1e-6
     l_abn_m: float = 4e-6
     w_abp_m: float = 2e-6
@@ -245,10 +254,12 @@ class LearnerParams(Params):
     points_per_hold: int = 2
     settle_holds: int = 4
     error_stack_bulk: str = "vdd"
+    en_bias: str = "fixed"
+    en_window_fraction: float = 0.5
     lam_trim: float = 0.0
     save: str = "read"
     _choices: ClassVar[dict[str, tuple[str, ...]]] = {"chop": ("on", "off"), "start": ("op", "uic"), "save": ("read", "all"),
-                                                      "error_stack_bulk": ("vdd", "source")}
+                                                      "error_stack_bulk": ("vdd", "source"), "en_bias": ("fixed", "window")}
     #: fields that decide how a run is recorded, not the circuit (left out of a calibration's design)
     RUN_SETTINGS: ClassVar[tuple[str, ...]] = ("save",)
     #: departures from the field defaults per technology name (see :meth:`for_technology`)
@@ -288,6 +299,7 @@ class LearnerParams(Params):
         "points_per_hold": Bound(1, 1000, "", integer=True),
         "settle_holds": Bound(0, 100, "", integer=True),
         "lam_trim": Bound(0.0, 10.0, ""),
+        "en_window_fraction": Bound(0.1, 0.9, ""),
     }
 
     def __post_init__(self) -> None:
@@ -462,9 +474,7 @@ def add_learner_frame(nb: NetlistBuilder, p: LearnerParams, st: LearnerStimulus,
     freeze[st.first_probe:] = 0.0
     _pwl(nb, "vfz", "fz", "0", freeze, p.t_hold_s, p.t_rise_s)
     add_product_unit(nb, p)
-    nb.mos("ms0", "p", "s0a", "s0a", "vdd", "vdd", **size(p, "zc"))
-    nb.mos("ms02", "p", "s0b", "s0b", "s0a", "vdd", **size(p, "zc"))
-    nb.isource("is0", "s0b", "0", p.i_cm_a)
+    add_s0_stack(nb, p)
 
 
 def learner(tech: Technology, params: LearnerParams, x: np.ndarray, y: np.ndarray, v_c0_v: dict[str, float]) -> Netlist:

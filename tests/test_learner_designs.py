@@ -8,7 +8,8 @@ import math
 import pytest
 
 from netlists.errors import ParameterError
-from netlists.learner_designs import DESIGNS, WIDE_TEMPERATURE_CHANGES, learner_design
+from netlists.learner_designs import (BIAS_SCHEDULE, DESIGNS, REFERENCE_T_HOLD_S, WIDE_TEMPERATURE_CHANGES,
+                                      WIDE_TEMPERATURE_T_HOLD_S, learner_design)
 from netlists.spice_learner_circuit import LearnerParams
 
 
@@ -24,8 +25,40 @@ def test_wide_temperature_changes_only_what_it_lists():
     d = learner_design("wide-temperature", "sky130", -20.0, t_hold_s=20e-3)
     changed = {f.name for f in dataclasses.fields(base) if getattr(base, f.name) != getattr(d.params, f.name)}
     assert changed == set(WIDE_TEMPERATURE_CHANGES)
-    assert d.params.w_e_m * d.params.l_e_m == pytest.approx(base.w_e_m * base.l_e_m, rel=1e-12)  # same Pelgrom area
+    assert d.params.w_e_m * d.params.l_e_m == pytest.approx(base.w_e_m * base.l_e_m, rel=0.02)  # ~ the same Pelgrom area
+    assert d.params.w_ec_m * d.params.l_ec_m == pytest.approx(base.w_ec_m * base.l_ec_m, rel=1e-12)
+    assert d.params.w_p_m * d.params.l_p_m < base.w_p_m * base.l_p_m  # the cells' mirror: less gate capacitance
     assert d.params.i_lambda_a == pytest.approx(base.i_lambda_a, rel=1e-12)
+
+
+def test_wide_temperature_sets_its_biases_for_the_hold_time():
+    """At T_s = 1 ms the scheduled biases are 20× the 20 ms ones, the transition time 1/20; the source-node
+    biases (scaled, they made the term loops oscillate) and everything else stay; I_A follows τ = T_s/η by
+    itself, so every scheduled bias keeps its ratio to I_A."""
+    slow = learner_design("wide-temperature", "sky130", 85.0, t_hold_s=REFERENCE_T_HOLD_S).params
+    d = learner_design("wide-temperature", "sky130", 85.0, t_hold_s=WIDE_TEMPERATURE_T_HOLD_S)
+    k = REFERENCE_T_HOLD_S / WIDE_TEMPERATURE_T_HOLD_S
+    assert k == pytest.approx(20.0)
+    for f in BIAS_SCHEDULE:
+        assert getattr(d.params, f) == pytest.approx(k * getattr(slow, f), rel=1e-12), f
+    assert d.params.t_rise_s == pytest.approx(slow.t_rise_s / k, rel=1e-12)
+    assert "i_s2_bias_a" not in BIAS_SCHEDULE and "i_q_bias_a" not in BIAS_SCHEDULE
+    changed = {f.name for f in dataclasses.fields(slow) if getattr(slow, f.name) != getattr(d.params, f.name)}
+    assert changed == set(BIAS_SCHEDULE) | {"t_rise_s"}
+    fast_i_a = d.params.replace(t_hold_s=d.t_hold_s).i_a_a
+    assert fast_i_a / d.params.i_u_a == pytest.approx(slow.replace(t_hold_s=REFERENCE_T_HOLD_S).i_a_a / slow.i_u_a, rel=1e-9)
+    # the default design does not depend on the hold time
+    assert learner_design("default", "sky130", 27.0, t_hold_s=1e-3).params == LearnerParams.for_technology("sky130")
+
+
+@pytest.mark.parametrize("bad", [0.0, -1e-3, math.inf, math.nan, 20.0, 0.4, 2e-5, 1e-5])
+def test_hold_time_outside_its_range_is_refused(bad):
+    """Non-finite or outside [1 µs, 10 s], or where a scheduled bias would leave its bounds (f_e = 2 pA·k
+    ≥ 0.1 pA, I_u = 100 pA·k ≤ 100 nA: T_s strictly between 20 µs and 0.4 s) — the message names t_hold_s."""
+    with pytest.raises(ParameterError, match="t_hold_s"):
+        learner_design("wide-temperature", "sky130", 27.0, t_hold_s=bad)
+    for good in (2.1e-5, 0.39):
+        learner_design("wide-temperature", "sky130", 27.0, t_hold_s=good)
 
 
 def test_overrides_apply_last():
@@ -79,6 +112,54 @@ def test_error_stack_bulk_reaches_the_netlist():
         LearnerParams.for_technology("sky130", error_stack_bulk="well")
 
 
+def _netlist_text(**fields) -> str:
+    import numpy as np
+
+    from netlists.spice_learner_circuit import learner, state_nodes
+    from netlists.technologies import get_technology
+
+    p = LearnerParams.for_technology("sky130", dim=2, **fields)
+    return learner(get_technology("sky130"), p, np.zeros((2, 2)), np.zeros(2), {n: 0.3 for n in state_nodes(2)}).text()
+
+
+def _instance(text: str, name: str) -> list[str]:
+    """The node list and value of element ``name`` (an ``x`` subcircuit prefix allowed) in ``text``."""
+    import re
+
+    m = re.search(rf"^x?{name}\s+(.*)$", text, re.M | re.I)
+    assert m, f"{name} not in the netlist"
+    return m.group(1).split()
+
+
+def test_common_mode_stacks_follow_the_error_stack_bulk():
+    """With error_stack_bulk="source" the S₀ stack's, the Z stack's and their copies' lower devices sit in
+    their own well (bulk = source); with "vdd" they share it."""
+    for bulk in ("vdd", "source"):
+        text = _netlist_text(error_stack_bulk=bulk)
+        for name in ("ms02", "mz02", "mso02", "mzc02"):
+            d, g, src, b = _instance(text, name)[:4]
+            assert (b == src) if bulk == "source" else (b == "vdd"), (bulk, name, (d, g, src, b))
+
+
+def test_window_en_bias_replaces_the_fixed_source_by_replicas_and_a_divider():
+    fixed = _netlist_text()
+    assert _instance(fixed, "ven")[:2] == ["enr", "0"]
+    for name in ("ren1", "ren2", "mrem", "mrhp"):
+        assert name not in fixed.lower().split()
+    text = _netlist_text(en_bias="window", en_window_fraction=0.4)
+    assert not any(line.lower().startswith("ven ") for line in text.splitlines())
+    p = LearnerParams.for_technology("sky130")
+    r_total = 5.0 / (p.i_err_floor_a + p.i_err_min_a)
+    r1, r2 = _instance(text, "ren1"), _instance(text, "ren2")
+    assert r1[:2] == ["genr", "enr"] and r2[:2] == ["enr", "hpr"]
+    assert float(r1[2]) == pytest.approx(0.6 * r_total, rel=1e-6)
+    assert float(r2[2]) == pytest.approx(0.4 * r_total, rel=1e-6)
+    assert _instance(text, "mrem")[1:4] == ["genr", "vdd", "vdd"]  # a pMOS diode (gate genr; the drain through its ammeter)
+    for bad in ({"en_bias": "middle"}, {"en_window_fraction": 0.95}, {"en_window_fraction": math.nan}):
+        with pytest.raises(ParameterError, match=next(iter(bad))):
+            LearnerParams.for_technology("sky130", **bad)
+
+
 def _cli(*args: str):
     import subprocess
     import sys
@@ -114,3 +195,22 @@ def test_wide_temperature_gives_the_products_drain_voltage_at_minus_20c():
         found[design] = " ".join(out["region_violations"])
     assert "m3: V_DS" in found["default"]
     assert "m3: V_DS" not in found["wide-temperature"]
+
+
+def test_wide_temperature_at_its_hold_time_stays_in_region_at_85c():
+    """sky130 tt 85 °C, dim 1 × 8 samples, η 0.5: at T_s = 20 ms (I_A ≈ 5.5 pA, below the storage node's
+    junction leakage) the design's cells lose their m4 drain voltage (measured: V_DS ≈ 0.1–0.5 U_T); at its
+    own T_s = 1 ms (biases × 20) every device is in region."""
+    import json
+
+    found = {}
+    for t_hold in ("0.02", "0.001"):
+        r = _cli("simulate", "learner", "--tech", "sky130", "--design", "wide-temperature", "--t-hold-s", t_hold,
+                 "--dim", "1", "--samples", "8", "--eta", "0.5", "--temp-c", "85", "--json")
+        assert r.returncode == 0, r.stderr
+        out = json.loads(r.stdout)
+        assert out["t_hold_s"] == pytest.approx(float(t_hold))
+        found[t_hold] = out
+    assert not found["0.02"]["regions_ok"]
+    assert any("m4" in v for v in found["0.02"]["region_violations"])
+    assert found["0.001"]["regions_ok"], found["0.001"]["region_violations"]

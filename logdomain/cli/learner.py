@@ -71,8 +71,8 @@ def add_learner_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--lam", type=_real("--lam", 0.0, 10.0), default=DEFAULT_LAM, help=f"weight decay λ (default {DEFAULT_LAM:g})")
     parser.add_argument("--t-hold-s", type=_real("--t-hold-s", 1e-6, 10.0), default=DEFAULT_T_HOLD_S, help=f"hold time T_s in s (default {DEFAULT_T_HOLD_S:g})")
     parser.add_argument("--design", choices=["default", "wide-temperature"], default="default",
-                        help="default: the design calibrated at 27 °C; wide-temperature: the error path's stacks without "
-                             "body effect (the drain voltage the products need at −20 °C; netlists.learner_designs)")
+                        help="default: the design calibrated at 27 °C; wide-temperature: −20…85 °C at every sky130 corner "
+                             "when run with --t-hold-s 1e-3 (its bias currents scale as 20 ms/T_s; netlists.learner_designs)")
     parser.add_argument("--vdd-v", type=_real("--vdd-v", 1.2, 1.98), default=None,
                         help="supply voltage in V, 1.2..1.98 (the 1.8 V devices' rating +10 %%; default 1.8)")
     parser.add_argument("--algorithm", choices=["sgd", "tiki-taka"], default="sgd",
