@@ -45,8 +45,8 @@ What it changes, and why:
   V_DS(mf2) with V_DS(mf2) = s2 − fb2, so a higher fb2 gives m4 the difference (with fb2 at 0.11 V the cells'
   m4 sat at 3.8–4.0 U_T on sf at 85 °C).
 
-At T_s = 20 ms (k = 1) the same sizes are a different circuit, not checked over the table: at 85 °C its cells'
-m4 leave saturation (the test suite checks this).
+At T_s = 20 ms (k = 1) the same sizes are a different circuit, not checked over the table: at 85 °C on tt its
+DC operating point is only reached by ngspice's transient-op fallback, which the runner refuses (measured).
 
 Tried and not adopted (sky130 tt unless said): a level-shifting source follower (ideal 200 pA sink) between
 each m4's drain and its feedback device's gate, at 85 °C — the loops settled into a state with the follower's

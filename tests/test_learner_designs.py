@@ -198,19 +198,15 @@ def test_wide_temperature_gives_the_products_drain_voltage_at_minus_20c():
 
 
 def test_wide_temperature_at_its_hold_time_stays_in_region_at_85c():
-    """sky130 tt 85 °C, dim 1 × 8 samples, η 0.5: at T_s = 20 ms (I_A ≈ 5.5 pA, below the storage node's
-    junction leakage) the design's cells lose their m4 drain voltage (measured: V_DS ≈ 0.1–0.5 U_T); at its
-    own T_s = 1 ms (biases × 20) every device is in region."""
+    """sky130 tt 85 °C, dim 1 × 8 samples, η 0.5, at the design's own T_s = 1 ms (biases × 20, I_A ≈ 110 pA
+    against the storage node's ~12 pA of leakage): every device in region at every checked instant. (At
+    T_s = 20 ms the same sizes on pA currents do not even reach a DC operating point there, measured:
+    ngspice only gets one by its transient-op fallback, which the runner refuses.)"""
     import json
 
-    found = {}
-    for t_hold in ("0.02", "0.001"):
-        r = _cli("simulate", "learner", "--tech", "sky130", "--design", "wide-temperature", "--t-hold-s", t_hold,
-                 "--dim", "1", "--samples", "8", "--eta", "0.5", "--temp-c", "85", "--json")
-        assert r.returncode == 0, r.stderr
-        out = json.loads(r.stdout)
-        assert out["t_hold_s"] == pytest.approx(float(t_hold))
-        found[t_hold] = out
-    assert not found["0.02"]["regions_ok"]
-    assert any("m4" in v for v in found["0.02"]["region_violations"])
-    assert found["0.001"]["regions_ok"], found["0.001"]["region_violations"]
+    r = _cli("simulate", "learner", "--tech", "sky130", "--design", "wide-temperature", "--t-hold-s", "0.001",
+             "--dim", "1", "--samples", "8", "--eta", "0.5", "--temp-c", "85", "--json")
+    assert r.returncode == 0, r.stderr
+    out = json.loads(r.stdout)
+    assert out["t_hold_s"] == pytest.approx(1e-3) and out["design"] == "wide-temperature"
+    assert out["regions_ok"], out["region_violations"]
