@@ -210,3 +210,19 @@ def test_wide_temperature_at_its_hold_time_stays_in_region_at_85c():
     out = json.loads(r.stdout)
     assert out["t_hold_s"] == pytest.approx(1e-3) and out["design"] == "wide-temperature"
     assert out["regions_ok"], out["region_violations"]
+
+
+def test_retention_and_noise_take_the_designs_hold_time():
+    """``simulate retention``/``noise`` build the design's cell for ``--t-hold-s`` (its biases depend on it): the
+    wide-temperature cell at 1 ms has 20× the I_A of the same design at 20 ms (I_A = C·U_T/(κ·τ), τ = T_s/η)."""
+    import json
+
+    i_a = {}
+    for t_hold in ("0.02", "0.001"):
+        r = _cli("simulate", "retention", "--tech", "sky130", "--design", "wide-temperature", "--t-hold-s", t_hold,
+                 "--json")
+        assert r.returncode == 0, r.stderr
+        out = json.loads(r.stdout)
+        assert out["t_hold_s"] == pytest.approx(float(t_hold))
+        i_a[t_hold] = out["i_a_a"]
+    assert i_a["0.001"] / i_a["0.02"] == pytest.approx(20.0, rel=0.05)

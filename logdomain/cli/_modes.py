@@ -26,6 +26,7 @@ APPLIES: dict[str, tuple[str, dict[str, frozenset[str]]]] = {
         "set": frozenset({"nmos", "pmos", "multiplier"}),
         **{name: frozenset({"learner"}) for name in _SIMULATE_LEARNER},
         "design": frozenset({"learner", "retention", "noise"}),
+        "t_hold_s": frozenset({"learner", "retention", "noise"}),  # the design's biases depend on it
     }),
     "train": ("model", {
         **{name: frozenset({"analog"}) for name in ("calibration", "bits", "dies", "substeps", "temp_c")},
