@@ -26,12 +26,10 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from logdomain.spice_learner import compare_spice_learner, learner_task  # noqa: E402
-from netlists.learner_designs import learner_design  # noqa: E402
+from netlists.learner_designs import REFERENCE_T_HOLD_S as T_HOLD_S, learner_design  # noqa: E402
 from netlists.params import SimParams  # noqa: E402
 from netlists.runner import get_simulator  # noqa: E402
 from netlists.technologies import get_technology  # noqa: E402
-
-T_HOLD_S = 20e-3
 
 
 def _override(text: str) -> tuple[str, float]:

@@ -29,6 +29,10 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from netlists.learner_designs import REFERENCE_T_HOLD_S, WIDE_TEMPERATURE_T_HOLD_S  # noqa: E402
+
 CLI = [sys.executable, "-m", "logdomain.cli"]
 LEARNER_KEYS = ("nmse_vs_ideal", "weight_nmse", "regions_ok", "wrong_signs", "weights", "ideal_weights", "power_w",
                 "energy_per_update_j", "area_per_weight_um2", "t_hold_s", "vdd_v", "design", "t_over_tau",
@@ -37,7 +41,8 @@ RETENTION_KEYS = ("i_leak_a", "retention_s", "lam_offset", "i_a_a", "i_w_a")
 NOISE_KEYS = ("noise_rel", "sigma_i_a", "i_drive_a")
 
 
-T_HOLD_S = {"default": 20e-3, "wide-temperature": 1e-3}
+#: the hold time each design's bias currents are set for (s)
+T_HOLD_S = {"default": REFERENCE_T_HOLD_S, "wide-temperature": WIDE_TEMPERATURE_T_HOLD_S}
 
 
 def command(kind: str, corner: str, temp_c: float, design: str, vdd_v: float | None = None) -> list[str]:

@@ -72,7 +72,6 @@ __all__ = ["BIAS_SCHEDULE", "DESIGNS", "REFERENCE_T_HOLD_S", "WIDE_TEMPERATURE_C
 
 #: the designs :func:`learner_design` knows
 DESIGNS = ("default", "wide-temperature")
-#: the wide-temperature design's departures from the default sizes and rails
 #: the hold time (s) the field defaults' bias currents are set for
 REFERENCE_T_HOLD_S = 20e-3
 #: the hold time (s) the wide-temperature design is meant to run at (``--t-hold-s 1e-3``): 20× the default's
@@ -82,6 +81,7 @@ WIDE_TEMPERATURE_T_HOLD_S = 1e-3
 #: τ = T_s/η, every ratio to I_A stays the default's); the source-node biases i_s2_bias_a and i_q_bias_a
 #: do not (scaled with the rest, k = 5 made the cells' term loops oscillate, k = 10 the products' too)
 BIAS_SCHEDULE = ("i_u_a", "i_floor_a", "i_err_floor_a", "i_err_min_a", "i_w0_a", "i_cm_a")
+#: the wide-temperature design's departures from the default sizes, rails and bias options
 WIDE_TEMPERATURE_CHANGES: dict[str, float | str] = {
     "error_stack_bulk": "source", "en_bias": "window", "en_window_fraction": 0.4,
     "w_e_m": 180e-6, "l_e_m": 0.9e-6, "w_ec_m": 16e-6, "l_ec_m": 2e-6, "w_zc_m": 9e-6, "l_zc_m": 1e-6,
@@ -110,14 +110,16 @@ def learner_design(name: str, tech_name: str, temp_c: float, *, t_hold_s: float,
         raise ParameterError(f"learner design must be one of {', '.join(DESIGNS)}, got {name!r}")
     if not math.isfinite(temp_c):
         raise ParameterError(f"temp_c must be finite, got {temp_c!r}")
-    if not (math.isfinite(t_hold_s) and 1e-6 <= t_hold_s <= 10.0):
-        raise ParameterError(f"t_hold_s must be in [1e-06, 10] s, got {t_hold_s!r}")
+    bounds = LearnerParams._bounds  # noqa: SLF001 - the fields' own ranges
+    hold = bounds["t_hold_s"]
+    if not (math.isfinite(t_hold_s) and hold.lo <= t_hold_s <= hold.hi):
+        raise ParameterError(f"t_hold_s must be in {hold.describe()}, got {t_hold_s!r}")
     base = LearnerParams.for_technology(tech_name, temp_c=temp_c)
     changes: dict[str, object] = {}
     if name == "wide-temperature":
         k = REFERENCE_T_HOLD_S / t_hold_s
-        k_lo = max(LearnerParams._bounds[f].lo / getattr(base, f) for f in BIAS_SCHEDULE)  # noqa: SLF001
-        k_hi = min(LearnerParams._bounds[f].hi / getattr(base, f) for f in BIAS_SCHEDULE)  # noqa: SLF001
+        k_lo = max(bounds[f].lo / getattr(base, f) for f in BIAS_SCHEDULE)
+        k_hi = min(bounds[f].hi / getattr(base, f) for f in BIAS_SCHEDULE)
         if not k_lo * (1 + 1e-9) < k < k_hi * (1 - 1e-9):
             raise ParameterError(f"the wide-temperature design's bias currents scale as {REFERENCE_T_HOLD_S:g} s/t_hold_s and stay "
                                  f"in their bounds for t_hold_s strictly between {REFERENCE_T_HOLD_S / k_hi:.3g} and {REFERENCE_T_HOLD_S / k_lo:.3g} s, "

@@ -166,8 +166,8 @@ class LearnerParams(Params):
     v_ref_v, v_out_v, vdd_v : reference, read-out drain and supply voltages, V.
     v_en_v : the class-AB replica's source node enr, V (the split node en sits there at E = 0), with
         ``en_bias="fixed"``.
-    en_bias : ``"fixed"`` (default): enr held at ``v_en_v`` by a source; ``"window"``: at the middle of the
-        class-AB pair's headroom window, from replicas of its two ends (the wide-temperature design; see
+    en_bias : ``"fixed"`` (default): enr held at ``v_en_v`` by a source; ``"window"``: at
+        ``en_window_fraction`` of the class-AB pair's headroom window, from replicas of its two ends (the wide-temperature design; see
         :func:`netlists.learner_blocks.add_error_path`).
     en_window_fraction : with ``en_bias="window"``, where enr sits in the window, as a fraction of it up from
         the e⁺ stack's top hp (0.5: the middle).

@@ -91,17 +91,9 @@ def test_error_stack_bulk_reaches_the_netlist():
     (bulk = their source node); the default keeps the shared well at vdd and its netlist unchanged."""
     import re
 
-    import numpy as np
-
-    from netlists.spice_learner_circuit import learner, state_nodes
-    from netlists.technologies import get_technology
-
-    tech = get_technology("sky130")
-    x, y = np.zeros((2, 2)), np.zeros(2)
     lines = {}
     for bulk in ("vdd", "source"):
-        p = LearnerParams.for_technology("sky130", dim=2, error_stack_bulk=bulk)
-        text = learner(tech, p, x, y, {n: 0.3 for n in state_nodes(2)}).text()
+        text = _netlist_text(error_stack_bulk=bulk)
         lines[bulk] = {m.group(1).lower(): m.group(0).split()[1:5] for m in re.finditer(r"^x?(m(?:da|db|ca|cb)2)\s.*$", text, re.M | re.I)}
     assert set(lines["vdd"]) == {"mda2", "mdb2", "mca2", "mcb2"}
     for name, nodes in lines["vdd"].items():
