@@ -49,6 +49,12 @@ def add_pcopy(nb: NetlistBuilder, name: str, top: str, bottom: str, out: str, sz
     nb.mos(f"{name}2", "p", out, bottom, mid, _bulk(lower_bulk, mid), **sz)
 
 
+def _nbulk(upper_bulk: str, source: str) -> str:
+    if upper_bulk not in ("ground", "source"):
+        raise ValueError(f"upper_bulk must be 'ground' or 'source', got {upper_bulk!r}")
+    return "0" if upper_bulk == "ground" else source
+
+
 def _bulk(lower_bulk: str, source: str) -> str:
     if lower_bulk not in ("vdd", "source"):
         raise ValueError(f"lower_bulk must be 'vdd' or 'source', got {lower_bulk!r}")
@@ -56,20 +62,22 @@ def _bulk(lower_bulk: str, source: str) -> str:
 
 
 def add_nstack(nb: NetlistBuilder, name: str, top: str, bottom: str, sz: dict[str, float],
-               upper: dict[str, float] | None = None) -> None:
+               upper: dict[str, float] | None = None, *, upper_bulk: str = "ground") -> None:
     """nMOS stack to ground: ``name2`` (diode ``top``, sized ``upper``, default ``sz``) over ``name``
-    (diode ``bottom``, source 0, sized ``sz``); the current fed into ``top`` flows through both."""
-    nb.mos(f"{name}2", "n", top, top, bottom, "0", **(upper or sz))
+    (diode ``bottom``, source 0, sized ``sz``); the current fed into ``top`` flows through both.
+    ``upper_bulk``: ``"ground"`` (the shared p-substrate) or ``"source"`` (``name2`` in an isolated
+    p-well — sky130's deep n-well — tied to its source ``bottom``: no body effect)."""
+    nb.mos(f"{name}2", "n", top, top, bottom, _nbulk(upper_bulk, bottom), **(upper or sz))
     nb.mos(name, "n", bottom, bottom, "0", "0", **sz)
 
 
 def add_ncopy(nb: NetlistBuilder, name: str, top: str, bottom: str, out: str, sz: dict[str, float],
-              upper: dict[str, float] | None = None) -> None:
+              upper: dict[str, float] | None = None, *, upper_bulk: str = "ground") -> None:
     """Cascoded nMOS copy of a :func:`add_nstack` (gates ``top``/``bottom``; the cascode ``name2`` sized
-    ``upper``, default ``sz``) sinking from ``out``."""
+    ``upper``, default ``sz``, its bulk as ``upper_bulk`` there) sinking from ``out``."""
     mid = f"{name}c"
     nb.mos(name, "n", mid, bottom, "0", "0", **sz)
-    nb.mos(f"{name}2", "n", out, top, mid, "0", **(upper or sz))
+    nb.mos(f"{name}2", "n", out, top, mid, _nbulk(upper_bulk, mid), **(upper or sz))
 
 
 def add_input_half(nb: NetlistBuilder, p: "LearnerParams", i: int, half: str, source) -> None:
@@ -171,7 +179,10 @@ def add_error_path(nb: NetlistBuilder, p: "LearnerParams") -> None:
       small side never starves the diodes and the cells' terms: e± = √(E²/4 + f_e²) ± E/2 + f₂
       (f₂ cancels in e⁺ − e⁻). e⁻ + f₂ flows in the pMOS diode ``mem`` (gen) whose drain takes
       mabn and the sink ``iemin``; e⁺ + f₂ flows in the nMOS stack ``mhp`` (hp/hp1, fed by mabp and
-      the source ``iepmin``), whose cascoded copy ``mqp`` draws it from the pMOS diode ``mep`` (gep).
+      the source ``iepmin``), whose cascoded copy ``mqp`` draws it from the pMOS diode ``mep`` (gep);
+      with ``p.hp_stack_bulk == "source"`` the upper devices of mhp, mqp and the window replica mrhp sit
+      in an isolated p-well tied to their source (no body effect: hp, the window's lower end, sits lower
+      at −20 °C; see :mod:`netlists.learner_designs`).
       The cells' copies of e± are plain pMOS devices on gep/gen (sky130's pMOS drain-voltage
       dependence is a seventh of its nMOS one, so they need no cascode; the nMOS copy does).
     """
@@ -193,8 +204,8 @@ def add_error_path(nb: NetlistBuilder, p: "LearnerParams") -> None:
     nb.mos("mem", "p", "gen", "gen", "vdd", "vdd", **size(p, "ec"))
     nb.isource("iemin", "gen", "0", p.i_err_min_a)
     nb.isource("iepmin", "vdd", "hp", p.i_err_min_a)
-    add_nstack(nb, "mhp", "hp", "hp1", size(p, "hn"), size(p, "hnu"))
-    add_ncopy(nb, "mqp", "hp", "hp1", "gep", size(p, "hn"), size(p, "hnu"))
+    add_nstack(nb, "mhp", "hp", "hp1", size(p, "hn"), size(p, "hnu"), upper_bulk=p.hp_stack_bulk)
+    add_ncopy(nb, "mqp", "hp", "hp1", "gep", size(p, "hn"), size(p, "hnu"), upper_bulk=p.hp_stack_bulk)
     nb.mos("mep", "p", "gep", "gep", "vdd", "vdd", **size(p, "ec"))
 
 
@@ -222,7 +233,7 @@ def _en_reference(nb: NetlistBuilder, p: "LearnerParams") -> None:
     nb.mos("mrem", "p", "genr", "genr", "vdd", "vdd", **size(p, "ec"))
     nb.isource("irem", "genr", "0", f)
     nb.isource("irhp", "vdd", "hpr", f)
-    add_nstack(nb, "mrhp", "hpr", "hpr1", size(p, "hn"), size(p, "hnu"))
+    add_nstack(nb, "mrhp", "hpr", "hpr1", size(p, "hn"), size(p, "hnu"), upper_bulk=p.hp_stack_bulk)
     r_total = 5.0 / f
     nb.resistor("ren1", "genr", "enr", (1.0 - p.en_window_fraction) * r_total)
     nb.resistor("ren2", "enr", "hpr", p.en_window_fraction * r_total)

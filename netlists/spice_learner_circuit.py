@@ -177,9 +177,13 @@ class LearnerParams(Params):
         cascodes share the n-well at V_DD; ``"source"``: their lower devices sit in their own n-well
         tied to the source (no body effect; see :func:`netlists.learner_blocks.add_error_path` and
         ``cascode_bulk`` of :class:`netlists.weight_cell.WeightCellParams`) — the wide-temperature design.
+    hp_stack_bulk : ``"ground"`` (default): the error path's e⁺ nMOS stack (mhp, its copy mqp, the window
+        replica mrhp) in the p-substrate; ``"source"``: their upper devices in an isolated p-well (sky130's
+        deep n-well) tied to their source — no body effect (the wide-temperature design, see
+        :mod:`netlists.learner_designs`).
     lam_trim : added to λ_c in every cell's I_λ = (λ_c + λ_trim)·I_A (dimensionless; default 0): a
         trim against the storage nodes' leakage, which acts on each half as a negative decay λ_o(T)
-        (the wide-temperature design sets it from the temperature, :mod:`netlists.learner_designs`).
+        (tried against the 85 °C leakage at T_s = 20 ms and not adopted, see :mod:`netlists.learner_designs`).
     save : ``"read"`` (default): the transient stores only the currents the run reads (W±, the
         error path's mda/mdb, the target products) and every device terminal gets a zero-current
         probe, read at halts for the region checks; ``"all"``: ngspice's default (every node,
@@ -254,12 +258,13 @@ class LearnerParams(Params):
     points_per_hold: int = 2
     settle_holds: int = 4
     error_stack_bulk: str = "vdd"
+    hp_stack_bulk: str = "ground"
     en_bias: str = "fixed"
     en_window_fraction: float = 0.5
     lam_trim: float = 0.0
     save: str = "read"
     _choices: ClassVar[dict[str, tuple[str, ...]]] = {"chop": ("on", "off"), "start": ("op", "uic"), "save": ("read", "all"),
-                                                      "error_stack_bulk": ("vdd", "source"), "en_bias": ("fixed", "window")}
+                                                      "error_stack_bulk": ("vdd", "source"), "hp_stack_bulk": ("ground", "source"), "en_bias": ("fixed", "window")}
     #: fields that decide how a run is recorded, not the circuit (left out of a calibration's design)
     RUN_SETTINGS: ClassVar[tuple[str, ...]] = ("save",)
     #: departures from the field defaults per technology name (see :meth:`for_technology`)

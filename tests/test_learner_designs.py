@@ -8,7 +8,7 @@ import math
 import pytest
 
 from netlists.errors import ParameterError
-from netlists.learner_designs import (BIAS_SCHEDULE, DESIGNS, REFERENCE_T_HOLD_S, WIDE_TEMPERATURE_CHANGES,
+from netlists.learner_designs import (BIAS_SCHEDULE, DESIGN_T_HOLD_S, DESIGNS, REFERENCE_T_HOLD_S, WIDE_TEMPERATURE_CHANGES,
                                       WIDE_TEMPERATURE_T_HOLD_S, learner_design)
 from netlists.spice_learner_circuit import LearnerParams
 
@@ -20,13 +20,23 @@ def test_default_design_is_the_field_defaults_at_every_temperature():
         assert d.params == LearnerParams.for_technology("sky130", temp_c=temp)
 
 
+def test_each_design_runs_at_its_own_hold_time_unless_told():
+    assert DESIGN_T_HOLD_S == {"default": REFERENCE_T_HOLD_S, "wide-temperature": WIDE_TEMPERATURE_T_HOLD_S}
+    for name, hold in DESIGN_T_HOLD_S.items():
+        d = learner_design(name, "sky130", 27.0)
+        assert d.t_hold_s == pytest.approx(hold, rel=1e-12)
+        assert d.params == learner_design(name, "sky130", 27.0, t_hold_s=hold).params
+
+
 def test_wide_temperature_changes_only_what_it_lists():
     base = LearnerParams.for_technology("sky130", temp_c=-20.0)
     d = learner_design("wide-temperature", "sky130", -20.0, t_hold_s=20e-3)
     changed = {f.name for f in dataclasses.fields(base) if getattr(base, f.name) != getattr(d.params, f.name)}
-    assert changed == set(WIDE_TEMPERATURE_CHANGES)
+    assert changed <= set(WIDE_TEMPERATURE_CHANGES), changed - set(WIDE_TEMPERATURE_CHANGES)
+    for name, value in WIDE_TEMPERATURE_CHANGES.items():  # listed values are the design's (some equal the default)
+        assert getattr(d.params, name) == value, name
     assert d.params.w_e_m * d.params.l_e_m == pytest.approx(base.w_e_m * base.l_e_m, rel=0.02)  # ~ the same Pelgrom area
-    assert d.params.w_ec_m * d.params.l_ec_m == pytest.approx(base.w_ec_m * base.l_ec_m, rel=1e-12)
+    assert d.params.w_ec_m * d.params.l_ec_m == pytest.approx(2 * base.w_ec_m * base.l_ec_m, rel=1e-12)  # twice the W·L
     assert d.params.w_p_m * d.params.l_p_m < base.w_p_m * base.l_p_m  # the cells' mirror: less gate capacitance
     assert d.params.i_lambda_a == pytest.approx(base.i_lambda_a, rel=1e-12)
 
@@ -102,6 +112,24 @@ def test_error_stack_bulk_reaches_the_netlist():
         assert nodes[3] == nodes[2] != "vdd", (name, nodes)  # bulk = source
     with pytest.raises(ParameterError, match="error_stack_bulk"):
         LearnerParams.for_technology("sky130", error_stack_bulk="well")
+
+
+def test_hp_stack_bulk_reaches_the_netlist():
+    """``hp_stack_bulk="source"`` puts the upper devices of the e⁺ stack, its copy and the window replica
+    in an isolated p-well (bulk = their source); their lower devices, and the default's, stay on ground."""
+    import re
+
+    for bulk in ("ground", "source"):
+        text = _netlist_text(hp_stack_bulk=bulk, en_bias="window")
+        nodes = {m.group(1).lower(): m.group(0).split()[1:5] for m in re.finditer(r"^x?(m(?:hp|qp|rhp)2?)\s.*$", text, re.M | re.I)}
+        assert set(nodes) == {"mhp", "mhp2", "mqp", "mqp2", "mrhp", "mrhp2"}, sorted(nodes)
+        for name, (_d, _g, source, body) in nodes.items():
+            if name.endswith("2") and bulk == "source":
+                assert body == source != "0", (name, nodes[name])
+            else:
+                assert body == "0", (name, nodes[name])
+    with pytest.raises(ParameterError, match="hp_stack_bulk"):
+        LearnerParams.for_technology("sky130", hp_stack_bulk="well")
 
 
 def _netlist_text(**fields) -> str:
@@ -204,17 +232,47 @@ def test_wide_temperature_at_its_hold_time_stays_in_region_at_85c():
     assert out["regions_ok"], out["region_violations"]
 
 
+@pytest.mark.parametrize("corner, before, device", [
+    # the class-AB pair's pMOS with the e⁺ stack's upper devices in the substrate, hnu 3/1.5 µm, the e± diodes
+    # 16/2 µm and the window fraction 0.4 (ss: the narrowest cold window)
+    ("ss", {"hp_stack_bulk": "ground", "w_hnu_m": 3e-6, "l_hnu_m": 1.5e-6, "w_ec_m": 16e-6, "en_window_fraction": 0.4}, "mabp"),
+    # the cells' x devices m5 under the pMOS mirror at 16/2 µm
+    ("sf", {"w_p_m": 16e-6}, "m5"),
+])
+def test_wide_temperature_keeps_its_drain_voltages_at_minus_20c_at_full_scale(corner, before, device):
+    """sky130 at −20 °C, dim 4 × 8 samples, η 0.05, T_s = 1 ms: the first sample (weights 0, so |E| is largest,
+    with a full-scale x) is the cold end's hardest instant. With the sizes before (``before``) ``device`` leaves
+    saturation there (measured: mabp 2.2 U_T on ss, the cells' m5 3.5 U_T on sf); the design keeps every device
+    in region."""
+    from logdomain.spice_learner import compare_spice_learner, learner_task
+    from netlists.params import SimParams
+    from netlists.runner import get_simulator
+    from netlists.technologies import get_technology
+
+    design = learner_design("wide-temperature", "sky130", -20.0)
+    task = learner_task(4, 8, seed=0)
+    found = {}
+    for name, params in (("design", design.params), ("before", design.params.replace(**before))):
+        r = compare_spice_learner(get_technology("sky130", corner=corner), task, eta=0.05, lam=1e-3, t_hold_s=design.t_hold_s,
+                                  samples=8, params=params, sim=SimParams(temp_c=-20.0, reltol=1e-4, timeout_s=600),
+                                  simulator=get_simulator())  # fmt: skip
+        found[name] = r.as_dict(history=False)["region_violations"]
+    assert found["design"] == []
+    assert any(f"{device}" in v and "V_DS" in v for v in found["before"]), found["before"]
+
+
 def test_retention_and_noise_take_the_designs_hold_time():
     """``simulate retention``/``noise`` build the design's cell for ``--t-hold-s`` (its biases depend on it): the
     wide-temperature cell at 1 ms has 20× the I_A of the same design at 20 ms (I_A = C·U_T/(κ·τ), τ = T_s/η)."""
     import json
 
     i_a = {}
-    for t_hold in ("0.02", "0.001"):
-        r = _cli("simulate", "retention", "--tech", "sky130", "--design", "wide-temperature", "--t-hold-s", t_hold,
-                 "--json")
+    for t_hold in ("0.02", "0.001", None):  # None: no --t-hold-s, the design's own 1 ms
+        hold = () if t_hold is None else ("--t-hold-s", t_hold)
+        r = _cli("simulate", "retention", "--tech", "sky130", "--design", "wide-temperature", *hold, "--json")
         assert r.returncode == 0, r.stderr
         out = json.loads(r.stdout)
-        assert out["t_hold_s"] == pytest.approx(float(t_hold))
+        assert out["t_hold_s"] == pytest.approx(float(t_hold or WIDE_TEMPERATURE_T_HOLD_S))
         i_a[t_hold] = out["i_a_a"]
     assert i_a["0.001"] / i_a["0.02"] == pytest.approx(20.0, rel=0.05)
+    assert i_a[None] == pytest.approx(i_a["0.001"], rel=1e-6)

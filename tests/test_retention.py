@@ -189,3 +189,46 @@ def test_a_swept_width_carries_its_junction_leakage(simulator):
         direct = float(simulator.run(nb.build(), sim).drain_current("m1")[0])
         assert got == pytest.approx(direct, rel=1e-6)
     assert swept[1] > 2.0 * swept[0]  # the leakage grows with the junction's width
+
+
+def test_retention_retries_at_the_fallback_tolerance_and_says_so(monkeypatch):
+    """A measurement that does not converge at the requested reltol is repeated once at RELTOL_FALLBACK (the
+    result carries the tolerance it ran at); when that fails too, the first error is raised."""
+    import netlists.retention as retention
+    from netlists.errors import SimulationError
+
+    seen = []
+
+    def fake(tech, params, bits, i_w_a, sim, simulator, t_settle_s, t_drift_s):
+        seen.append(sim.reltol)
+        if sim.reltol < fail_below:
+            raise SimulationError(f"no convergence at {sim.reltol:g}")
+        return sim.reltol
+
+    monkeypatch.setattr(retention, "_measure_retention", fake)
+    tech = get_technology("sky130")
+    fail_below = 1e-4
+    assert measure_retention(tech, sim=SimParams(reltol=1e-5)) == retention.RELTOL_FALLBACK
+    assert seen == [1e-5, retention.RELTOL_FALLBACK]
+    fail_below = 1.0
+    seen.clear()
+    with pytest.raises(SimulationError, match="at 1e-05"):
+        measure_retention(tech, sim=SimParams(reltol=1e-5))
+    assert seen == [1e-5, retention.RELTOL_FALLBACK]
+    seen.clear()
+    with pytest.raises(SimulationError, match="at 0.001"):  # already at or above the fallback: no retry
+        measure_retention(tech, sim=SimParams(reltol=1e-3))
+    assert seen == [1e-3]
+
+
+def test_wide_temperature_cell_holds_at_minus_20c_through_the_fallback(simulator):
+    """The wide-temperature design's cell at −20 °C on tt (no DC operating point at reltol 1e-5 with its inputs
+    off, measured): the measurement runs at the fallback tolerance and gives a finite, positive retention."""
+    from netlists.learner_designs import learner_design
+
+    d = learner_design("wide-temperature", "sky130", -20.0)
+    r = measure_retention(get_technology("sky130"), params=d.params.replace(t_hold_s=d.t_hold_s),
+                          sim=SimParams(temp_c=-20.0), simulator=simulator)
+    assert r.reltol in (1e-5, 1e-4)
+    assert math.isfinite(r.retention_s) and r.retention_s > 0
+    assert abs(r.i_leak_a) < 1e-13  # femtoamperes when cold

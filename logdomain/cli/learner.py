@@ -56,6 +56,7 @@ def add_learner_arguments(parser: argparse.ArgumentParser) -> None:
     """Options of ``simulate learner`` (``--tech``, ``--corner``, ``--temp-c``, ``--json`` and
     ``--plot`` are the ``simulate`` command's own)."""
     from ..spice_learner import DEFAULT_ETA, DEFAULT_LAM, DEFAULT_SAMPLES, DEFAULT_T_HOLD_S
+    from netlists.learner_designs import DESIGNS, WIDE_TEMPERATURE_T_HOLD_S
 
     parser.add_argument("--dim", type=_positive_int("--dim", 1, 8), default=4, help="inputs N, 1..8 (default 4)")
     parser.add_argument("--samples", type=_positive_int("--samples", 1, 5000), default=DEFAULT_SAMPLES,
@@ -69,10 +70,12 @@ def add_learner_arguments(parser: argparse.ArgumentParser) -> None:
                         help="parallel ngspice workers for --dies, 1..64 (default: the CPU count)")
     parser.add_argument("--eta", type=_real("--eta", 0.0, 1.0, open_low=True), default=DEFAULT_ETA, help=f"learning rate η = T_s/τ (default {DEFAULT_ETA:g})")
     parser.add_argument("--lam", type=_real("--lam", 0.0, 10.0), default=DEFAULT_LAM, help=f"weight decay λ (default {DEFAULT_LAM:g})")
-    parser.add_argument("--t-hold-s", type=_real("--t-hold-s", 1e-6, 10.0), default=DEFAULT_T_HOLD_S, help=f"hold time T_s in s (default {DEFAULT_T_HOLD_S:g})")
-    parser.add_argument("--design", choices=["default", "wide-temperature"], default="default",
+    parser.add_argument("--t-hold-s", type=_real("--t-hold-s", 1e-6, 10.0), default=None,
+                        help=f"hold time T_s in s (default: the design's own — {DEFAULT_T_HOLD_S:g} for default, "
+                             f"{WIDE_TEMPERATURE_T_HOLD_S:g} for wide-temperature)")
+    parser.add_argument("--design", choices=list(DESIGNS), default="default",
                         help="default: the design calibrated at 27 °C; wide-temperature: −20…85 °C at every sky130 corner "
-                             "when run with --t-hold-s 1e-3 (its bias currents scale as 20 ms/T_s; netlists.learner_designs)")
+                             "at its own T_s = 1 ms (its bias currents scale as 20 ms/T_s; netlists.learner_designs)")
     parser.add_argument("--vdd-v", type=_real("--vdd-v", 1.2, 1.98), default=None,
                         help="supply voltage in V, 1.2..1.98 (the 1.8 V devices' rating +10 %%; default 1.8)")
     parser.add_argument("--algorithm", choices=["sgd", "tiki-taka"], default="sgd",
@@ -86,7 +89,7 @@ def _design(args: argparse.Namespace, tech, temp_c: float):
 
     overrides = {} if getattr(args, "vdd_v", None) is None else {"vdd_v": args.vdd_v}
     return learner_design(getattr(args, "design", "default"), tech.learner_family, temp_c,
-                          t_hold_s=getattr(args, "t_hold_s", 20e-3), **overrides)
+                          t_hold_s=getattr(args, "t_hold_s", None), **overrides)
 
 
 def _design_keys(design) -> dict[str, Any]:

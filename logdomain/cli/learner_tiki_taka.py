@@ -21,7 +21,7 @@ def simulate_tiki_taka(args: argparse.Namespace, sim) -> dict[str, Any]:
     from netlists import get_simulator
 
     from ..errors import UsageError
-    from ..spice_learner import learner_task
+    from ..spice_learner import DEFAULT_T_HOLD_S, learner_task
     from ..tiki_taka_spice import compare_tiki_taka
     from ._checks import check_learner_technology
     from ._tech import technology_from_args
@@ -36,7 +36,8 @@ def simulate_tiki_taka(args: argparse.Namespace, sim) -> dict[str, Any]:
     task = learner_task(args.dim, args.samples, seed=args.seed)
     print(f"logdomain: simulating Tiki-Taka on the {args.dim}-input learner over {args.samples} samples on {tech.label} ...",
           file=sys.stderr)  # fmt: skip
-    result = compare_tiki_taka(tech, task, eta=args.eta, lam=args.lam, t_hold_s=getattr(args, "t_hold_s", 20e-3),
+    t_hold_s = DEFAULT_T_HOLD_S if getattr(args, "t_hold_s", None) is None else args.t_hold_s
+    result = compare_tiki_taka(tech, task, eta=args.eta, lam=args.lam, t_hold_s=t_hold_s,
                                samples=args.samples, sim=sim, simulator=get_simulator())  # fmt: skip
     out = result.as_dict()
     out.update(block="learner", seed=args.seed)
