@@ -24,6 +24,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import math
 import sys
 import time
 from pathlib import Path
@@ -103,9 +104,13 @@ def main() -> None:
            "wall_s": round(time.perf_counter() - t0, 1)}  # fmt: skip
     row.update({key: out[key] for key in ("nmse_vs_ideal", "weights", "ideal_weights", "t_over_tau", "regions_ok",
                                           "region_violations", "power_w")})  # fmt: skip
-    watch = [name.strip().lower() for name in args.watch.split(",") if name.strip()]
-    row["vds_min_ut"] = {name: round(min(d.vds_over_ut for rep in r.run.regions for d in rep.devices if d.name.lower() == name), 2)
-                         for name in watch if any(d.name.lower() == name for rep in r.run.regions for d in rep.devices)}  # fmt: skip
+    watch = {name.strip().lower() for name in args.watch.split(",") if name.strip()}
+    vds_min: dict[str, float] = {}
+    for report in r.run.regions:
+        for d in report.devices:
+            if d.name.lower() in watch:
+                vds_min[d.name.lower()] = min(vds_min.get(d.name.lower(), math.inf), d.vds_over_ut)
+    row["vds_min_ut"] = {name: round(v, 2) for name, v in vds_min.items()}
     print(json.dumps(row))
 
 

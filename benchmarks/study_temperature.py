@@ -31,7 +31,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from netlists.learner_designs import REFERENCE_T_HOLD_S, WIDE_TEMPERATURE_T_HOLD_S  # noqa: E402
+from netlists.learner_designs import DESIGN_T_HOLD_S  # noqa: E402
 
 CLI = [sys.executable, "-m", "logdomain.cli"]
 LEARNER_KEYS = ("nmse_vs_ideal", "weight_nmse", "regions_ok", "wrong_signs", "weights", "ideal_weights", "power_w",
@@ -41,13 +41,9 @@ RETENTION_KEYS = ("i_leak_a", "retention_s", "lam_offset", "i_a_a", "i_w_a")
 NOISE_KEYS = ("noise_rel", "sigma_i_a", "i_drive_a")
 
 
-#: the hold time each design's bias currents are set for (s)
-T_HOLD_S = {"default": REFERENCE_T_HOLD_S, "wide-temperature": WIDE_TEMPERATURE_T_HOLD_S}
-
-
 def command(kind: str, corner: str, temp_c: float, design: str, vdd_v: float | None = None) -> list[str]:
     args = ["simulate", kind, "--tech", "sky130", "--corner", corner, "--temp-c", f"{temp_c:g}", "--design", design,
-            "--t-hold-s", f"{T_HOLD_S[design]:g}", "--json"]
+            "--t-hold-s", f"{DESIGN_T_HOLD_S[design]:g}", "--json"]
     if kind == "learner":
         args += ["--dim", "4"]
     if vdd_v is not None:

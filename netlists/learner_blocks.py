@@ -38,7 +38,7 @@ def add_pstack(nb: NetlistBuilder, name: str, top: str, bottom: str, sz: dict[st
     ``"source"`` (``name2`` in its own n-well tied to its source ``top``: no body effect, so the
     stack's drop is 2·V_SG instead of V_SG + V_SG(V_SB ≈ V_SG) — the headroom the cold corners need)."""
     nb.mos(name, "p", top, top, "vdd", "vdd", **sz)
-    nb.mos(f"{name}2", "p", bottom, bottom, top, _bulk(lower_bulk, top), **sz)
+    nb.mos(f"{name}2", "p", bottom, bottom, top, _bulk(lower_bulk, top, shared="vdd", what="lower_bulk"), **sz)
 
 
 def add_pcopy(nb: NetlistBuilder, name: str, top: str, bottom: str, out: str, sz: dict[str, float], *, lower_bulk: str = "vdd") -> None:
@@ -46,19 +46,19 @@ def add_pcopy(nb: NetlistBuilder, name: str, top: str, bottom: str, out: str, sz
     (``lower_bulk`` as there, for the cascode ``name2``)."""
     mid = f"{name}c"
     nb.mos(name, "p", mid, top, "vdd", "vdd", **sz)
-    nb.mos(f"{name}2", "p", out, bottom, mid, _bulk(lower_bulk, mid), **sz)
+    nb.mos(f"{name}2", "p", out, bottom, mid, _bulk(lower_bulk, mid, shared="vdd", what="lower_bulk"), **sz)
 
 
-def _nbulk(upper_bulk: str, source: str) -> str:
-    if upper_bulk not in ("ground", "source"):
-        raise ValueError(f"upper_bulk must be 'ground' or 'source', got {upper_bulk!r}")
-    return "0" if upper_bulk == "ground" else source
+#: the shared well each polarity's devices sit in unless a bulk choice says ``"source"`` (choice → node)
+_SHARED_BULK = {"vdd": "vdd", "ground": "0"}
 
 
-def _bulk(lower_bulk: str, source: str) -> str:
-    if lower_bulk not in ("vdd", "source"):
-        raise ValueError(f"lower_bulk must be 'vdd' or 'source', got {lower_bulk!r}")
-    return "vdd" if lower_bulk == "vdd" else source
+def _bulk(choice: str, source: str, *, shared: str, what: str) -> str:
+    """The bulk node for ``choice``: the shared well ``shared`` (``"vdd"``: the n-well at V_DD, ``"ground"``:
+    the p-substrate) or ``"source"`` (an own well tied to ``source``); ``what`` names the option in errors."""
+    if choice not in (shared, "source"):
+        raise ValueError(f"{what} must be '{shared}' or 'source', got {choice!r}")
+    return _SHARED_BULK[shared] if choice == shared else source
 
 
 def add_nstack(nb: NetlistBuilder, name: str, top: str, bottom: str, sz: dict[str, float],
@@ -67,7 +67,7 @@ def add_nstack(nb: NetlistBuilder, name: str, top: str, bottom: str, sz: dict[st
     (diode ``bottom``, source 0, sized ``sz``); the current fed into ``top`` flows through both.
     ``upper_bulk``: ``"ground"`` (the shared p-substrate) or ``"source"`` (``name2`` in an isolated
     p-well — sky130's deep n-well — tied to its source ``bottom``: no body effect)."""
-    nb.mos(f"{name}2", "n", top, top, bottom, _nbulk(upper_bulk, bottom), **(upper or sz))
+    nb.mos(f"{name}2", "n", top, top, bottom, _bulk(upper_bulk, bottom, shared="ground", what="upper_bulk"), **(upper or sz))
     nb.mos(name, "n", bottom, bottom, "0", "0", **sz)
 
 
@@ -77,7 +77,7 @@ def add_ncopy(nb: NetlistBuilder, name: str, top: str, bottom: str, out: str, sz
     ``upper``, default ``sz``, its bulk as ``upper_bulk`` there) sinking from ``out``."""
     mid = f"{name}c"
     nb.mos(name, "n", mid, bottom, "0", "0", **sz)
-    nb.mos(f"{name}2", "n", out, top, mid, _nbulk(upper_bulk, mid), **(upper or sz))
+    nb.mos(f"{name}2", "n", out, top, mid, _bulk(upper_bulk, mid, shared="ground", what="upper_bulk"), **(upper or sz))
 
 
 def add_input_half(nb: NetlistBuilder, p: "LearnerParams", i: int, half: str, source) -> None:

@@ -94,8 +94,6 @@ from .spice_learner_circuit import LearnerParams
 __all__ = ["BIAS_SCHEDULE", "DESIGNS", "DESIGN_T_HOLD_S", "REFERENCE_T_HOLD_S", "WIDE_TEMPERATURE_CHANGES", "WIDE_TEMPERATURE_T_HOLD_S",
            "LearnerDesign", "learner_design"]
 
-#: the designs :func:`learner_design` knows
-DESIGNS = ("default", "wide-temperature")
 #: the hold time (s) the field defaults' bias currents are set for
 REFERENCE_T_HOLD_S = 20e-3
 #: the hold time (s) the wide-temperature design is meant to run at (``--t-hold-s 1e-3``): 20× the default's
@@ -103,6 +101,8 @@ REFERENCE_T_HOLD_S = 20e-3
 WIDE_TEMPERATURE_T_HOLD_S = 1e-3
 #: the hold time (s) each design is meant to run at: :func:`learner_design`'s default
 DESIGN_T_HOLD_S = {"default": REFERENCE_T_HOLD_S, "wide-temperature": WIDE_TEMPERATURE_T_HOLD_S}
+#: the designs :func:`learner_design` knows
+DESIGNS = tuple(DESIGN_T_HOLD_S)
 #: the wide-temperature design's bias currents that scale as REFERENCE_T_HOLD_S/T_s (with I_A = C·U_T/(κ·τ),
 #: τ = T_s/η, every ratio to I_A stays the default's); the source-node biases i_s2_bias_a and i_q_bias_a
 #: do not (scaled with the rest, k = 5 made the cells' term loops oscillate, k = 10 the products' too)

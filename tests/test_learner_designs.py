@@ -258,7 +258,7 @@ def test_wide_temperature_keeps_its_drain_voltages_at_minus_20c_at_full_scale(co
                                   simulator=get_simulator())  # fmt: skip
         found[name] = r.as_dict(history=False)["region_violations"]
     assert found["design"] == []
-    assert any(f"{device}" in v and "V_DS" in v for v in found["before"]), found["before"]
+    assert any(device in v and "V_DS" in v for v in found["before"]), found["before"]
 
 
 def test_retention_and_noise_take_the_designs_hold_time():

@@ -55,8 +55,8 @@ def _real(name: str, low: float, high: float, *, open_low: bool = False):
 def add_learner_arguments(parser: argparse.ArgumentParser) -> None:
     """Options of ``simulate learner`` (``--tech``, ``--corner``, ``--temp-c``, ``--json`` and
     ``--plot`` are the ``simulate`` command's own)."""
-    from ..spice_learner import DEFAULT_ETA, DEFAULT_LAM, DEFAULT_SAMPLES, DEFAULT_T_HOLD_S
-    from netlists.learner_designs import DESIGNS, WIDE_TEMPERATURE_T_HOLD_S
+    from ..spice_learner import DEFAULT_ETA, DEFAULT_LAM, DEFAULT_SAMPLES
+    from netlists.learner_designs import DESIGN_T_HOLD_S, DESIGNS
 
     parser.add_argument("--dim", type=_positive_int("--dim", 1, 8), default=4, help="inputs N, 1..8 (default 4)")
     parser.add_argument("--samples", type=_positive_int("--samples", 1, 5000), default=DEFAULT_SAMPLES,
@@ -71,8 +71,8 @@ def add_learner_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--eta", type=_real("--eta", 0.0, 1.0, open_low=True), default=DEFAULT_ETA, help=f"learning rate η = T_s/τ (default {DEFAULT_ETA:g})")
     parser.add_argument("--lam", type=_real("--lam", 0.0, 10.0), default=DEFAULT_LAM, help=f"weight decay λ (default {DEFAULT_LAM:g})")
     parser.add_argument("--t-hold-s", type=_real("--t-hold-s", 1e-6, 10.0), default=None,
-                        help=f"hold time T_s in s (default: the design's own — {DEFAULT_T_HOLD_S:g} for default, "
-                             f"{WIDE_TEMPERATURE_T_HOLD_S:g} for wide-temperature)")
+                        help="hold time T_s in s (default: the design's own — "
+                             + ", ".join(f"{hold:g} for {name}" for name, hold in DESIGN_T_HOLD_S.items()) + ")")
     parser.add_argument("--design", choices=list(DESIGNS), default="default",
                         help="default: the design calibrated at 27 °C; wide-temperature: −20…85 °C at every sky130 corner "
                              "at its own T_s = 1 ms (its bias currents scale as 20 ms/T_s; netlists.learner_designs)")
